@@ -1,0 +1,60 @@
+"""Read FILE, a YAML layout or a QEMU trace (detected by content, not name), into a Layout."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .model import Layout, Overrides
+
+# An event line: the event name followed on the same line by a Slot# or slot= field (SPEC §4).
+TRACE_EVENT_RE = re.compile(r"kvm_set_user_memory\b.*?(?:Slot#|\bslot=)")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A layout and where it came from; for a trace, every state of its replay too."""
+
+    layout: Layout
+    path: str
+    text: str
+    kind: str  # "yaml" or "trace"
+    states: tuple = ()  # trace.TraceState values, one per line that changed something
+
+
+def is_trace(text: str) -> bool:
+    return TRACE_EVENT_RE.search(text) is not None
+
+
+def read_text(path: str) -> str:
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror}") from None
+    return data.decode("utf-8", errors="replace")
+
+
+def load(path: str, overrides: Overrides | None = None, text: str | None = None) -> Loaded:
+    """Load a layout or trace file; overrides (command-line values) replace the file's settings."""
+    overrides = overrides or Overrides()
+    if text is None:
+        text = read_text(path)
+    if is_trace(text):
+        from .trace import load_trace
+
+        replay = load_trace(text, path, overrides)
+        return Loaded(overrides.apply(replay.layout), path, text, "trace", replay.states)
+    from .layout_yaml import load_yaml
+
+    return Loaded(overrides.apply(load_yaml(text, path)), path, text, "yaml")
+
+
+def default_layout_path() -> str:
+    """The seed layout, shipped as package data so ``gmemtui`` works outside the checkout."""
+    return str(Path(__file__).parent / "data" / "qemu-snp-seed.yaml")

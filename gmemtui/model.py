@@ -1,0 +1,182 @@
+"""The layout as values: frozen dataclasses, so an edit returns a new layout (undo keeps old ones).
+
+Everything is in bytes, as the user writes it; the rules convert to frames. ``line`` fields remember
+where a value came from (for ``FILE:LINE`` messages and for saving) and take no part in equality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from .platform import PLATFORMS, Platform
+
+POLICIES = ("per-range", "whole-binding", "4k-only")
+DEFAULT_POLICY = "per-range"
+
+# include/uapi/linux/kvm.h
+KVM_MEM_LOG_DIRTY_PAGES = 1 << 0
+KVM_MEM_READONLY = 1 << 1
+KVM_MEM_GUEST_MEMFD = 1 << 2
+FLAG_NAMES = {"log_dirty": KVM_MEM_LOG_DIRTY_PAGES, "readonly": KVM_MEM_READONLY}
+
+
+def flag_names(flags: int) -> list[str]:
+    """The named flags set in a KVM flag mask (the guest_memfd bit is shown as a binding instead)."""
+    return [name for name, bit in FLAG_NAMES.items() if flags & bit]
+
+
+@dataclass(frozen=True)
+class GmemFile:
+    """A guest_memfd file: ``KVM_CREATE_GUEST_MEMFD`` with its size and the largest folio it can use."""
+
+    id: int
+    size: int | None = None  # bytes; None: end of the furthest binding (SPEC §3)
+    max_page: int = 1 << 21  # bytes; largest folio
+    mmap: bool = False  # created with GUEST_MEMFD_FLAG_MMAP
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A memslot: ``KVM_SET_USER_MEMORY_REGION2`` arguments, in bytes."""
+
+    slot: int
+    gpa: int
+    size: int
+    ua: int
+    as_: int = 0
+    flags: int = 0  # log_dirty / readonly bits; the guest_memfd bit follows ``gmem``
+    gmem: int | None = None  # guest_memfd file id
+    offset: int = 0  # guest_memfd_offset
+    name: str | None = None
+    line: int = field(default=0, compare=False)
+
+    @property
+    def end(self) -> int:
+        return self.gpa + self.size
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.as_, self.slot)
+
+    @property
+    def log_dirty(self) -> bool:
+        return bool(self.flags & KVM_MEM_LOG_DIRTY_PAGES)
+
+    @property
+    def readonly(self) -> bool:
+        return bool(self.flags & KVM_MEM_READONLY)
+
+    @property
+    def kvm_flags(self) -> int:
+        """The flags word KVM sees (guest_memfd bit included)."""
+        return self.flags | (KVM_MEM_GUEST_MEMFD if self.gmem is not None else 0)
+
+
+@dataclass(frozen=True)
+class PrivateRange:
+    gpa: int
+    size: int
+    line: int = field(default=0, compare=False)
+
+    @property
+    def end(self) -> int:
+        return self.gpa + self.size
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """A finding that does not stop the computation (SPEC §3, §4)."""
+
+    message: str
+    as_: int | None = None
+    slot: int | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    slots: tuple[Slot, ...]
+    files: tuple[GmemFile, ...] = ()
+    private: tuple[PrivateRange, ...] | None = None  # None: the default attributes of SPEC §3
+    name: str | None = None
+    arch: str = "x86_64"
+    policy: str = DEFAULT_POLICY
+    host_max_page: int = 1 << 21
+    private_max_page: int = 1 << 30
+    # warnings found while reading (e.g. a trace deleting a slot it never made); others are derived
+    notes: tuple[Warning_, ...] = field(default=(), compare=False)
+
+    @property
+    def platform(self) -> Platform:
+        return PLATFORMS[self.arch]
+
+    def file(self, file_id: int) -> GmemFile | None:
+        for f in self.files:
+            if f.id == file_id:
+                return f
+        return None
+
+    def file_size(self, file_id: int) -> int:
+        """The file's size: its own, else the end of its furthest binding (0 with none)."""
+        f = self.file(file_id)
+        if f is not None and f.size is not None:
+            return f.size
+        return max((s.offset + s.size for s in self.slots if s.gmem == file_id), default=0)
+
+    def bindings(self, file_id: int) -> list[Slot]:
+        return sorted((s for s in self.slots if s.gmem == file_id), key=lambda s: s.offset)
+
+    def slot_index(self, key: tuple[int, int]) -> int:
+        for i, s in enumerate(self.slots):
+            if s.key == key:
+                return i
+        raise KeyError(key)
+
+    def with_slot(self, index: int, **changes: object) -> Layout:
+        slots = list(self.slots)
+        slots[index] = replace(slots[index], **changes)
+        return replace(self, slots=tuple(slots))
+
+    def with_settings(self, **changes: object) -> Layout:
+        return replace(self, **changes)
+
+    @property
+    def has_private_memory(self) -> bool:
+        """``kvm_arch_has_private_mem``: a guest_memfd slot or an explicit attribute list."""
+        return self.private is not None or any(s.gmem is not None for s in self.slots)
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Command-line values that replace the file's (``--policy``, ``--host-max-page`` ...)."""
+
+    policy: str | None = None
+    host_max_page: int | None = None
+    private_max_page: int | None = None
+    gmem_max_page: int | None = None
+    gmem_mmap: bool = False
+
+    def apply(self, layout: Layout) -> Layout:
+        changes: dict[str, object] = {}
+        if self.policy is not None:
+            changes["policy"] = self.policy
+        if self.host_max_page is not None:
+            changes["host_max_page"] = self.host_max_page
+        if self.private_max_page is not None:
+            changes["private_max_page"] = self.private_max_page
+        if self.gmem_max_page is not None or self.gmem_mmap:
+            changes["files"] = tuple(
+                replace(
+                    f,
+                    max_page=self.gmem_max_page if self.gmem_max_page is not None else f.max_page,
+                    mmap=True if self.gmem_mmap else f.mmap,
+                )
+                for f in layout.files
+            )
+        return replace(layout, **changes) if changes else layout
+
+
+def sorted_slots(slots: Iterable[Slot]) -> list[Slot]:
+    return sorted(slots, key=lambda s: (s.as_, s.gpa))

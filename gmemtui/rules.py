@@ -1,0 +1,288 @@
+"""The rule of SPEC §2: the largest page a guest frame can be mapped with, and why not larger.
+
+Each rule is one kernel check, in the order the x86 fault path meets it:
+
+* ``kvm_mmu_max_mapping_level`` / ``kvm_mmu_hugepage_adjust`` (arch/x86/kvm/mmu/mmu.c) stop at the
+  base page for dirty logging, then walk down while ``lpage_info.disallow_lpage`` is set.
+  ``kvm_alloc_memslot_metadata`` (arch/x86/kvm/x86.c) sets it for the head and tail frames that stick
+  out of the slot and for *every* frame when gpa and userspace_addr disagree below the page size;
+  ``hugepage_has_attrs`` adds ``KVM_LPAGE_MIXED_FLAG`` where private and shared frames share a range.
+* Shared frames then take the host mapping level (``host_pfn_mapping_level``).
+* Private frames (and shared frames of guest_memfd-only slots, ``kvm_memslot_is_gmem_only``) take
+  ``kvm_gmem_max_mapping_level``: the folio order guest_memfd reports (``kvm_gmem_get_pfn``; the
+  policy says which kernel's rule), capped by the vendor (``gmem_max_mapping_level``: SNP RMP 2M,
+  TDX 4K).
+
+All numbers here are in base frames (``gfn = gpa >> 12`` on x86). Every rule is monotone in the page
+size, so the largest size where all hold is found by walking up the ladder until one fails.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .model import Layout, Slot
+
+
+@dataclass(frozen=True)
+class Rule:
+    number: int
+    code: str
+    applies: str  # "all", "shared" (ua-backed shared frames) or "gmem" (private / gmem-only shared)
+    source: str  # the kernel function it comes from
+    plain: str  # one sentence for students
+    fails: Callable[[SlotFacts, int, int, bool], bool]  # (facts, aligned start f, frames n, private)
+    numbers: Callable[[SlotFacts, int, int, bool], str]  # the values that decide it, for `explain`
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """Which frames are PRIVATE (``kvm->mem_attr_array``; per VM, indexed by gfn).
+
+    ``bounds`` is None for the default of SPEC §3 (a frame is private iff its slot is a guest_memfd
+    slot); else the sorted edges of the merged private ranges: start0, end0, start1, end1, ...
+    """
+
+    bounds: tuple[int, ...] | None
+
+    @classmethod
+    def of(cls, layout: Layout) -> Attributes:
+        if layout.private is None:
+            return cls(None)
+        shift = layout.platform.base_shift
+        merged: list[list[int]] = []
+        for r in sorted(layout.private, key=lambda r: r.gpa):
+            lo, hi = r.gpa >> shift, r.end >> shift
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            elif hi > lo:
+                merged.append([lo, hi])
+        return cls(tuple(x for pair in merged for x in pair))
+
+    def private_at(self, slot: Slot, g: int) -> bool:
+        if self.bounds is None:
+            return slot.gmem is not None
+        return bisect_right(self.bounds, g) % 2 == 1
+
+    def mixed(self, lo: int, hi: int) -> bool:
+        """Whether ``[lo, hi)`` holds both private and shared frames (an edge strictly inside)."""
+        if self.bounds is None:
+            return False  # within one slot the default attribute is uniform
+        i = bisect_right(self.bounds, lo)
+        return i < len(self.bounds) and self.bounds[i] < hi
+
+    def edges_within(self, lo: int, hi: int) -> tuple[int, ...]:
+        """Attribute edges strictly inside ``(lo, hi)``."""
+        if self.bounds is None:
+            return ()
+        i = bisect_right(self.bounds, lo)
+        j = bisect_right(self.bounds, hi - 1)
+        return self.bounds[i:j]
+
+
+@dataclass(frozen=True)
+class SlotFacts:
+    """One slot's inputs to the rules, in frames (B, P, U, O of SPEC §1) plus the VM-wide settings."""
+
+    slot: Slot
+    B: int
+    P: int
+    U: int
+    O: int
+    gmem: bool
+    gmem_only: bool  # bound to a file created with GUEST_MEMFD_FLAG_MMAP
+    folio_max: int  # frames; the file's max_page (0 without a file)
+    host_max: int  # frames
+    private_max: int  # frames
+    policy: str
+    has_private: bool
+    attrs: Attributes
+    page_frames: tuple[int, ...]  # frames per ladder size
+    page_names: tuple[str, ...]
+    base_shift: int
+
+    @property
+    def E(self) -> int:
+        return self.B + self.P
+
+    @classmethod
+    def of(cls, layout: Layout, slot: Slot, attrs: Attributes | None = None) -> SlotFacts:
+        plat = layout.platform
+        sh = plat.base_shift
+        f = layout.file(slot.gmem) if slot.gmem is not None else None
+        return cls(
+            slot=slot,
+            B=slot.gpa >> sh,
+            P=slot.size >> sh,
+            U=slot.ua >> sh,
+            O=slot.offset >> sh if slot.gmem is not None else 0,
+            gmem=slot.gmem is not None,
+            gmem_only=f is not None and f.mmap,
+            folio_max=(f.max_page >> sh) if f is not None else 0,
+            host_max=layout.host_max_page >> sh,
+            private_max=layout.private_max_page >> sh,
+            policy=layout.policy,
+            has_private=layout.has_private_memory,
+            attrs=attrs if attrs is not None else Attributes.of(layout),
+            page_frames=tuple(plat.frames(p) for p in plat.ladder),
+            page_names=plat.names,
+            base_shift=sh,
+        )
+
+    def uses_gmem(self, private: bool) -> bool:
+        """Whether the gmem rules (6-11) decide this frame rather than the host page (rule 5)."""
+        return private or self.gmem_only
+
+    def name(self, n: int) -> str:
+        return self.page_names[self.page_frames.index(n)]
+
+
+def _cong(a: int, b: int, n: int) -> bool:
+    """``a ≡ b (mod n)`` for a power of two n."""
+    return (a ^ b) & (n - 1) == 0
+
+
+def _h(frames: int) -> str:
+    return hex(frames)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        1, "log-dirty", "all", "kvm_mmu_hugepage_adjust (kvm_slot_dirty_track_enabled)",
+        "Dirty logging tracks writes per base page, so KVM maps the whole slot with base pages.",
+        lambda s, f, n, p: s.slot.log_dirty,
+        lambda s, f, n, p: "slot has KVM_MEM_LOG_DIRTY_PAGES" if s.slot.log_dirty else "no dirty logging",
+    ),
+    Rule(
+        2, "slot-edge", "all", "kvm_alloc_memslot_metadata (lpage_info head/tail disallow_lpage)",
+        "The aligned block around this frame sticks out of the slot, so one page cannot map it.",
+        lambda s, f, n, p: f < s.B or f + n > s.E,
+        lambda s, f, n, p: f"gfn range [{_h(f)}, {_h(f + n)}) vs slot [{_h(s.B)}, {_h(s.E)})",
+    ),
+    Rule(
+        3, "ua-misaligned", "all", "kvm_alloc_memslot_metadata (gfn vs ugfn congruence)",
+        "Guest address and host virtual address differ below this page size, for the whole slot.",
+        lambda s, f, n, p: not _cong(s.B, s.U, n),
+        lambda s, f, n, p: f"B={_h(s.B)} U={_h(s.U)} mod {_h(n)}: {_h(s.B % n)} vs {_h(s.U % n)}",
+    ),
+    Rule(
+        4, "mixed-attributes", "all", "hugepage_has_attrs (KVM_LPAGE_MIXED_FLAG)",
+        "The aligned block holds both private and shared frames; one page cannot be both.",
+        lambda s, f, n, p: s.has_private and s.attrs.mixed(f, f + n),
+        lambda s, f, n, p: (
+            f"[{_h(f)}, {_h(f + n)}) " + ("holds private and shared frames" if s.attrs.mixed(f, f + n)
+                                           else "is all " + ("private" if p else "shared"))
+            if s.has_private else "VM has no private memory"
+        ),
+    ),
+    Rule(
+        5, "host-page", "shared", "host_pfn_mapping_level",
+        "Shared memory is mapped no larger than the host page behind it (THP is 2M on x86).",
+        lambda s, f, n, p: n > s.host_max,
+        lambda s, f, n, p: f"{s.name(n)} vs host_max_page {_h(s.host_max)} frames",
+    ),
+    Rule(
+        6, "no-guest-memfd", "gmem", "kvm_faultin_pfn_private (-EFAULT without guest_memfd)",
+        "A private frame needs a guest_memfd to back it; this slot has none.",
+        lambda s, f, n, p: p and not s.gmem,
+        lambda s, f, n, p: "slot has a guest_memfd" if s.gmem else "slot has no guest_memfd",
+    ),
+    Rule(
+        7, "gmem-4k-only", "gmem", "kvm_gmem_get_pfn (merged guest_memfd reports order 0)",
+        "Mainline guest_memfd only hands out base pages (policy 4k-only).",
+        lambda s, f, n, p: s.policy == "4k-only",
+        lambda s, f, n, p: f"policy {s.policy}",
+    ),
+    Rule(
+        8, "platform-cap", "gmem", "gmem_max_mapping_level (SEV-SNP RMP 2M, TDX 4K)",
+        "The confidential-computing hardware caps private pages at this size.",
+        lambda s, f, n, p: p and n > s.private_max,
+        lambda s, f, n, p: f"{s.name(n)} vs private_max_page {_h(s.private_max)} frames"
+        if p else "shared frame: no vendor cap",
+    ),
+    Rule(
+        9, "folio-cap", "gmem", "kvm_gmem_get_pfn (max_order = folio order)",
+        "The guest_memfd file cannot allocate a folio (huge page) this large.",
+        lambda s, f, n, p: n > s.folio_max,
+        lambda s, f, n, p: f"{s.name(n)} vs file max_page {_h(s.folio_max)} frames",
+    ),
+    Rule(
+        10, "whole-binding", "gmem", "kvm_gmem_get_pfn ([PATCH 06/13] whole-binding check)",
+        "This kernel only uses huge folios when the whole binding (offset and size) is aligned.",
+        lambda s, f, n, p: s.policy == "whole-binding" and (s.O % n != 0 or s.P % n != 0),
+        lambda s, f, n, p: f"O={_h(s.O)} P={_h(s.P)} mod {_h(n)}: {_h(s.O % n)}, {_h(s.P % n)}"
+        + ("" if s.policy == "whole-binding" else f" (policy {s.policy}: not checked)"),
+    ),
+    Rule(
+        11, "offset-misaligned", "gmem", "kvm_gmem_get_pfn / kvm_mmu_hugepage_adjust (gfn vs index)",
+        "Guest frame and file offset differ below this size, so no aligned folio can back the block.",
+        lambda s, f, n, p: not _cong(s.B, s.O, n),
+        lambda s, f, n, p: f"B={_h(s.B)} O={_h(s.O)} mod {_h(n)}: {_h(s.B % n)} vs {_h(s.O % n)}",
+    ),
+)
+
+RULE_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+REASON_CODES: tuple[str, ...] = tuple(r.code for r in RULES)
+
+
+def applies(rule: Rule, facts: SlotFacts, private: bool) -> bool:
+    """Whether a rule is checked for a frame with this attribute (SPEC §2's three tables)."""
+    if rule.applies == "all":
+        return True
+    if rule.applies == "shared":
+        return not facts.uses_gmem(private)
+    if not facts.uses_gmem(private):
+        return False
+    # shared frames of a guest_memfd-only slot: rules 7 and 9-11 only
+    return private or rule.number in (7, 9, 10, 11)
+
+
+def _applicable(facts: SlotFacts, private: bool) -> tuple[Rule, ...]:
+    return tuple(r for r in RULES if applies(r, facts, private))
+
+
+def first_failure(facts: SlotFacts, f: int, n: int, private: bool) -> Rule | None:
+    """The first rule that fails for the aligned range ``[f, f+n)`` of a frame, or None."""
+    for rule in _applicable(facts, private):
+        if rule.fails(facts, f, n, private):
+            return rule
+    return None
+
+
+def frame_verdict(facts: SlotFacts, g: int, private: bool | None = None) -> tuple[int, str | None]:
+    """(ladder index of the largest page, reason code) for frame g of the slot."""
+    if private is None:
+        private = facts.attrs.private_at(facts.slot, g)
+    rules = _applicable(facts, private)
+    for k in range(1, len(facts.page_frames)):
+        n = facts.page_frames[k]
+        f = g - g % n
+        for rule in rules:
+            if rule.fails(facts, f, n, private):
+                return k - 1, rule.code
+    return len(facts.page_frames) - 1, None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule at one size, for ``explain``."""
+
+    page: str
+    rule: Rule
+    ok: bool
+    numbers: str
+
+
+def explain_frame(facts: SlotFacts, g: int) -> list[Check]:
+    """Every applicable rule at every size above the base page, pass or fail, with its numbers."""
+    private = facts.attrs.private_at(facts.slot, g)
+    out: list[Check] = []
+    for k in range(1, len(facts.page_frames)):
+        n = facts.page_frames[k]
+        f = g - g % n
+        for rule in _applicable(facts, private):
+            out.append(Check(facts.page_names[k], rule, not rule.fails(facts, f, n, private),
+                             rule.numbers(facts, f, n, private)))
+    return out

@@ -1,0 +1,48 @@
+"""Byte quantities as people write them: ``0x100000``, ``1048576``, ``"2G"``, ``"512MiB"``."""
+
+from __future__ import annotations
+
+import re
+
+_SUFFIX = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40, "P": 50}
+_SIZE_RE = re.compile(r"^\s*(\d[\d_]*)\s*([KMGTP]?)(?:I?B)?\s*$", re.IGNORECASE)
+_INT_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*)\s*$")
+
+
+def parse_size(text: str) -> int:
+    """Parse ``"2G"``, ``"4k"``, ``"512MiB"``, ``"0x1000"`` or ``"4096"`` into bytes.
+
+    Suffixes are powers of 1024 (SPEC §3). Raises ValueError with a short reason.
+    """
+    m = _INT_RE.match(text)
+    if m:
+        return int(m.group(1).replace("_", ""), 0)
+    m = _SIZE_RE.match(text)
+    if not m or (not m.group(2) and text.strip().upper().endswith("IB")):
+        raise ValueError(f"not a size: {text!r} (write an integer, 0x..., or e.g. \"2G\", \"512MiB\")")
+    return int(m.group(1).replace("_", "")) << _SUFFIX[m.group(2).upper()]
+
+
+def fmt_size(nbytes: int) -> str:
+    """The shortest exact binary-suffixed form: 768K, 2047M, 2G, 4096 bytes -> 4K; 0 -> 0."""
+    if nbytes == 0:
+        return "0"
+    for suffix, shift in sorted(_SUFFIX.items(), key=lambda kv: -kv[1]):
+        if shift and nbytes % (1 << shift) == 0:
+            return f"{nbytes >> shift}{suffix}"
+    return str(nbytes)
+
+
+def fmt_size_approx(nbytes: int) -> str:
+    """A short size for tables: exact under five digits (2047M, 768K), else rounded (1.5T)."""
+    if nbytes == 0:
+        return "0"
+    units = (("P", 50), ("T", 40), ("G", 30), ("M", 20), ("K", 10), ("B", 0))
+    for suffix, shift in units:
+        if nbytes % (1 << shift) == 0 and nbytes >> shift < 10000:
+            return f"{nbytes >> shift}{suffix}" if shift else f"{nbytes}B"
+    for suffix, shift in units:
+        if nbytes >= 1 << shift:
+            value = nbytes / (1 << shift)
+            return f"{value:.1f}{suffix}" if value < 100 else f"{value:.0f}{suffix}"
+    return f"{nbytes}B"
