@@ -1,0 +1,164 @@
+"""Hypothesis strategies for VALID layouts (SPEC §3), built straight as gmemtui.model values.
+
+Small layouts (``layouts()``) keep every slot to a few thousand frames, so the brute-force reference
+can enumerate every frame; they still reach 2M behaviour because slot starts, ua and offsets are
+drawn near 2M and 1G boundaries and several aligned 2M ranges fit. ``big_layouts()`` adds slots of
+one to a few GiB (1G behaviour); compare those by sampling, never by full enumeration.
+
+Every layout is valid: slots of one address space do not overlap, slot ids are unique per space,
+bindings of one file do not overlap and lie inside the file, file ids are unique, sizes are non-zero.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from gmemtui.model import POLICIES, GmemFile, Layout, PrivateRange, Slot
+from gmemtui.platform import X86_64
+
+PLAT = X86_64
+SHIFT = PLAT.base_shift
+LADDER = tuple(p.bytes for p in PLAT.ladder)  # bytes per ladder size
+FR = tuple(PLAT.frames(p) for p in PLAT.ladder)  # frames per ladder size (1, 512, 262144 on x86)
+TOP = FR[-1]
+MAX_GFN = 1 << (PLAT.gpa_bits - SHIFT)
+
+
+def _align_up(x: int, n: int) -> int:
+    return -(-x // n) * n
+
+
+@st.composite
+def _near(draw: st.DrawFn, cursor: int, spread: int) -> int:
+    """A frame number >= cursor: free, or a few frames around an aligned boundary of some ladder size."""
+    mode = draw(st.sampled_from(["free", "edge", "edge", "exact"]))
+    if mode == "free":
+        return cursor + draw(st.integers(0, spread))
+    n = draw(st.sampled_from(FR[1:]))
+    base = _align_up(cursor, n) + n * draw(st.integers(0, 1))
+    if mode == "exact":
+        return base
+    return max(cursor, base + draw(st.integers(-3, 3)))
+
+
+@st.composite
+def _low_bits(draw: st.DrawFn, like: int) -> int:
+    """Frame low bits for ua/offset: congruent with ``like`` at every size, at some sizes, or random."""
+    mode = draw(st.sampled_from(["all", "all", "2M", "near", "random"]))
+    if mode == "all":
+        return like % TOP
+    if mode == "2M":  # congruent at the middle size only (or every size below the top)
+        n = draw(st.sampled_from(FR[1:-1] or FR[1:]))
+        return (like % n) + n * draw(st.integers(0, TOP // n - 1))
+    if mode == "near":
+        return (like + draw(st.integers(-3, 3))) % TOP
+    return draw(st.integers(0, TOP - 1))
+
+
+@st.composite
+def layouts(
+    draw: st.DrawFn,
+    max_slots: int = 4,
+    max_frames: int = 3000,
+    big: bool = False,
+    max_private: int = 5,
+) -> Layout:
+    """A valid layout. ``big``: some slots of 1..4 GiB plus (up to ``max_frames``) extra frames."""
+    nfiles = draw(st.integers(0, 3))
+    file_ids = draw(st.lists(st.integers(0, 2**31 - 1), min_size=nfiles, max_size=nfiles, unique=True))
+    file_cursor = {fid: draw(st.integers(0, 3)) * draw(st.sampled_from(FR)) for fid in file_ids}
+    file_ends = {fid: 0 for fid in file_ids}
+
+    nslots = draw(st.integers(1, max_slots))
+    slots: list[Slot] = []
+    cursors = {a: draw(st.sampled_from([0, 0, 0x100, TOP, 3 * TOP - 700, MAX_GFN // 2])) for a in (0, 1)}
+    ids: dict[int, set[int]] = {0: set(), 1: set()}
+    for _ in range(nslots):
+        as_ = draw(st.sampled_from([0, 0, 1]))
+        start = draw(_near(cursors[as_], 3000))
+        if big and draw(st.booleans()):
+            frames = draw(st.integers(1, 4)) * TOP + draw(st.integers(-3, max_frames))
+        else:
+            frames = draw(st.integers(1, max_frames) | st.sampled_from([1, FR[1], 2 * FR[1], 3 * FR[1] + 1]))
+        frames = max(1, frames)
+        if start + frames > MAX_GFN:
+            continue
+        cursors[as_] = start + frames
+        sid = draw(st.integers(0, PLAT.max_slot_id).filter(lambda i, a=as_: i not in ids[a]))
+        ids[as_].add(sid)
+        ua_top = draw(st.integers(0, (1 << 47 - SHIFT) // TOP - 8))
+        ua = ua_top * TOP + draw(_low_bits(start))
+        flags = draw(st.sampled_from([0, 0, 0, 0, 1, 2, 3]))
+        gmem = draw(st.sampled_from([None, *file_ids])) if file_ids else None
+        offset = 0
+        if gmem is not None:
+            cur = file_cursor[gmem]
+            low = draw(_low_bits(start))
+            mode = draw(st.sampled_from(["cong", "cong", "cursor", "zero"]))
+            if mode == "cong":
+                offset = _align_up(cur, TOP) + low
+                if offset - TOP >= cur:
+                    offset -= TOP
+            elif mode == "zero" and cur == 0:
+                offset = 0
+            else:
+                offset = cur + draw(st.integers(0, 600))
+            file_cursor[gmem] = offset + frames
+            file_ends[gmem] = max(file_ends[gmem], offset + frames)
+        slots.append(
+            Slot(
+                slot=sid, gpa=start << SHIFT, size=frames << SHIFT, ua=ua << SHIFT, as_=as_,
+                flags=flags, gmem=gmem, offset=offset << SHIFT,
+            )
+        )
+    if not slots:  # every draw fell beyond 2**52: one plain slot
+        slots.append(Slot(slot=0, gpa=0, size=1 << SHIFT, ua=0))
+
+    files = []
+    for fid in file_ids:
+        end = file_ends[fid]
+        choice = draw(st.sampled_from(["none", "exact", "more"]))
+        if choice == "none" or (choice == "exact" and end == 0):
+            size = None
+        else:
+            size = end + (draw(st.integers(1, 2000)) if choice == "more" else 0)
+        files.append(
+            GmemFile(
+                id=fid,
+                size=None if size is None else size << SHIFT,
+                max_page=draw(st.sampled_from(LADDER)),
+                mmap=draw(st.booleans()),
+            )
+        )
+
+    private: tuple[PrivateRange, ...] | None
+    mode = draw(st.sampled_from(["default", "default", "list", "list", "empty"]))
+    if mode == "default":
+        private = None
+    elif mode == "empty":
+        private = ()
+    else:
+        ranges = []
+        for _ in range(draw(st.integers(1, max_private))):
+            s = draw(st.sampled_from(slots))
+            B, P = s.gpa >> SHIFT, s.size >> SHIFT
+            lo = draw(st.integers(max(0, B - 600), B + P))
+            lo = draw(st.sampled_from([lo, max(0, lo - lo % FR[1]), B]))
+            n = draw(st.integers(1, 1500) | st.sampled_from([FR[1], P]))
+            n = max(1, min(n, MAX_GFN - lo))
+            ranges.append(PrivateRange(lo << SHIFT, n << SHIFT))
+        private = tuple(ranges)
+
+    return Layout(
+        slots=tuple(slots),
+        files=tuple(files),
+        private=private,
+        policy=draw(st.sampled_from(POLICIES)),
+        host_max_page=draw(st.sampled_from(LADDER)),
+        private_max_page=draw(st.sampled_from(LADDER)),
+    )
+
+
+def big_layouts(max_slots: int = 3) -> st.SearchStrategy[Layout]:
+    """Layouts with slots of 1..4 GiB: 1G behaviour. Compare by sampling frames."""
+    return layouts(max_slots=max_slots, max_frames=3000, big=True)
