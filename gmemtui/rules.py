@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .model import Layout, Slot
+from .units import fmt_size
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,29 @@ def _cong(a: int, b: int, n: int) -> bool:
     return (a ^ b) & (n - 1) == 0
 
 
-def _h(frames: int) -> str:
-    return hex(frames)
+# The texts of Rule.numbers speak bytes and page names (what users write), not frames.
+def _b(s: SlotFacts, frames: int) -> str:
+    """A frame number or count as a byte value in hex."""
+    return hex(frames << s.base_shift)
+
+
+def _sz(s: SlotFacts, frames: int) -> str:
+    """A size in frames by name: ``2M``."""
+    return fmt_size(frames << s.base_shift)
+
+
+def _range(s: SlotFacts, lo: int, hi: int) -> str:
+    return f"[{_b(s, lo)}, {_b(s, hi)})"
+
+
+def _vs(s: SlotFacts, what_a: str, a: int, what_b: str, b: int, n: int) -> str:
+    """``gpa 0x100000 vs ua 0x7f24afd00000 mod 1G: 0x100000 ≠ 0x2fd00000``."""
+    ra, rb = _b(s, a % n), _b(s, b % n)
+    return f"{what_a} {_b(s, a)} vs {what_b} {_b(s, b)} mod {_sz(s, n)}: {ra} {'=' if ra == rb else '≠'} {rb}"
+
+
+def _cap(s: SlotFacts, n: int, what: str, cap: int) -> str:
+    return f"{_sz(s, n)} {'>' if n > cap else '≤'} {what} {_sz(s, cap)}"
 
 
 RULES: tuple[Rule, ...] = (
@@ -153,26 +175,27 @@ RULES: tuple[Rule, ...] = (
         1, "log-dirty", "all", "kvm_mmu_hugepage_adjust (kvm_slot_dirty_track_enabled)",
         "Dirty logging tracks writes per base page, so KVM maps the whole slot with base pages.",
         lambda s, f, n, p: s.slot.log_dirty,
-        lambda s, f, n, p: "slot has KVM_MEM_LOG_DIRTY_PAGES" if s.slot.log_dirty else "no dirty logging",
+        lambda s, f, n, p: "slot has log_dirty" if s.slot.log_dirty else "slot has no log_dirty",
     ),
     Rule(
         2, "slot-edge", "all", "kvm_alloc_memslot_metadata (lpage_info head/tail disallow_lpage)",
         "The aligned block around this frame sticks out of the slot, so one page cannot map it.",
         lambda s, f, n, p: f < s.B or f + n > s.E,
-        lambda s, f, n, p: f"gfn range [{_h(f)}, {_h(f + n)}) vs slot [{_h(s.B)}, {_h(s.E)})",
+        lambda s, f, n, p: f"{_sz(s, n)} block {_range(s, f, f + n)} "
+        + ("sticks out of" if f < s.B or f + n > s.E else "inside") + f" slot {_range(s, s.B, s.E)}",
     ),
     Rule(
         3, "ua-misaligned", "all", "kvm_alloc_memslot_metadata (gfn vs ugfn congruence)",
         "Guest address and host virtual address differ below this page size, for the whole slot.",
         lambda s, f, n, p: not _cong(s.B, s.U, n),
-        lambda s, f, n, p: f"B={_h(s.B)} U={_h(s.U)} mod {_h(n)}: {_h(s.B % n)} vs {_h(s.U % n)}",
+        lambda s, f, n, p: _vs(s, "gpa", s.B, "ua", s.U, n),
     ),
     Rule(
         4, "mixed-attributes", "all", "hugepage_has_attrs (KVM_LPAGE_MIXED_FLAG)",
         "The aligned block holds both private and shared frames; one page cannot be both.",
         lambda s, f, n, p: s.has_private and s.attrs.mixed(f, f + n),
         lambda s, f, n, p: (
-            f"[{_h(f)}, {_h(f + n)}) " + ("holds private and shared frames" if s.attrs.mixed(f, f + n)
+            f"{_range(s, f, f + n)} " + ("holds private and shared frames" if s.attrs.mixed(f, f + n)
                                            else "is all " + ("private" if p else "shared"))
             if s.has_private else "VM has no private memory"
         ),
@@ -181,13 +204,13 @@ RULES: tuple[Rule, ...] = (
         5, "host-page", "shared", "host_pfn_mapping_level",
         "Shared memory is mapped no larger than the host page behind it (THP is 2M on x86).",
         lambda s, f, n, p: n > s.host_max,
-        lambda s, f, n, p: f"{s.name(n)} vs host_max_page {_h(s.host_max)} frames",
+        lambda s, f, n, p: _cap(s, n, "host_max_page", s.host_max),
     ),
     Rule(
         6, "no-guest-memfd", "gmem", "kvm_faultin_pfn_private (-EFAULT without guest_memfd)",
         "A private frame needs a guest_memfd to back it; this slot has none.",
         lambda s, f, n, p: p and not s.gmem,
-        lambda s, f, n, p: "slot has a guest_memfd" if s.gmem else "slot has no guest_memfd",
+        lambda s, f, n, p: f"slot has guest_memfd {s.slot.gmem}" if s.gmem else "slot has no guest_memfd",
     ),
     Rule(
         7, "gmem-4k-only", "gmem", "kvm_gmem_get_pfn (merged guest_memfd reports order 0)",
@@ -199,27 +222,29 @@ RULES: tuple[Rule, ...] = (
         8, "platform-cap", "gmem", "gmem_max_mapping_level (SEV-SNP RMP 2M, TDX 4K)",
         "The confidential-computing hardware caps private pages at this size.",
         lambda s, f, n, p: p and n > s.private_max,
-        lambda s, f, n, p: f"{s.name(n)} vs private_max_page {_h(s.private_max)} frames"
+        lambda s, f, n, p: _cap(s, n, "private_max_page", s.private_max)
         if p else "shared frame: no vendor cap",
     ),
     Rule(
         9, "folio-cap", "gmem", "kvm_gmem_get_pfn (max_order = folio order)",
         "The guest_memfd file cannot allocate a folio (huge page) this large.",
         lambda s, f, n, p: n > s.folio_max,
-        lambda s, f, n, p: f"{s.name(n)} vs file max_page {_h(s.folio_max)} frames",
+        lambda s, f, n, p: _cap(s, n, f"guest_memfd {s.slot.gmem} max_page", s.folio_max)
+        if s.gmem else "slot has no guest_memfd",
     ),
     Rule(
         10, "whole-binding", "gmem", "kvm_gmem_get_pfn ([PATCH 06/13] whole-binding check)",
         "This kernel only uses huge folios when the whole binding (offset and size) is aligned.",
         lambda s, f, n, p: s.policy == "whole-binding" and (s.O % n != 0 or s.P % n != 0),
-        lambda s, f, n, p: f"O={_h(s.O)} P={_h(s.P)} mod {_h(n)}: {_h(s.O % n)}, {_h(s.P % n)}"
+        lambda s, f, n, p: f"offset {_b(s, s.O)} size {_b(s, s.P)} mod {_sz(s, n)}: "
+        f"{_b(s, s.O % n)}, {_b(s, s.P % n)}"
         + ("" if s.policy == "whole-binding" else f" (policy {s.policy}: not checked)"),
     ),
     Rule(
         11, "offset-misaligned", "gmem", "kvm_gmem_get_pfn / kvm_mmu_hugepage_adjust (gfn vs index)",
         "Guest frame and file offset differ below this size, so no aligned folio can back the block.",
         lambda s, f, n, p: not _cong(s.B, s.O, n),
-        lambda s, f, n, p: f"B={_h(s.B)} O={_h(s.O)} mod {_h(n)}: {_h(s.B % n)} vs {_h(s.O % n)}",
+        lambda s, f, n, p: _vs(s, "gpa", s.B, "offset", s.O, n),
     ),
 )
 
