@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--markdown", action="store_true")
     d.add_argument("--fail-on-loss", action="store_true", help="exit 1 if any frame got a smaller page")
+    d.add_argument("--old-state", type=_state, metavar="N", help="OLD is a trace: compare its state N")
+    d.add_argument("--new-state", type=_state, metavar="N", help="NEW is a trace: compare its state N")
     add_layout_options(d)
     add_layout_options(d, "old-")
     add_layout_options(d, "new-")
