@@ -1,0 +1,267 @@
+"""``gmemtui report FILE``: coverage per slot and in total, with the runs and their reasons (SPEC §5).
+
+Three forms of one computation: ``report_dict`` (the ``--json`` schema of SPEC §5, reused by the TUI
+and the benchmarks), a text report for the terminal and ``--markdown`` for mail and pull requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .coverage import Coverage, Run, SlotCoverage, compute
+from .errors import InputError
+from .loader import Loaded, load
+from .model import Layout, Slot, Warning_, flag_names
+from .textfmt import Painter, bar_cells, glyph_legend, md_table, pct, render_bar, use_colour, wrap
+from .units import fmt_size, fmt_size_approx
+
+BAR_WIDTH = 64
+
+
+def pick_state(loaded: Loaded, state: int | None, option: str = "--state") -> Layout:
+    """The layout to report: the final one, or state N of a trace (``gmemtui: ...`` if out of range)."""
+    if state is None:
+        return loaded.layout
+    if loaded.kind != "trace":
+        raise InputError(f"{option} {state}: {loaded.path} is a YAML layout, not a trace")
+    n = len(loaded.states)
+    if not 0 <= state < n:
+        raise InputError(f"{option} {state}: {loaded.path} has states 0..{n - 1}")
+    return loaded.states[state].layout
+
+
+def layout_warnings(layout: Layout) -> list[Warning_]:
+    from .validate import layout_warnings as warnings
+
+    return warnings(layout)
+
+
+def slot_dict(slot: Slot) -> dict[str, object]:
+    """A slot's identity and arguments as in SPEC §5 (no coverage)."""
+    return {
+        "as": slot.as_,
+        "slot": slot.slot,
+        "name": slot.name,
+        "gpa": slot.gpa,
+        "size": slot.size,
+        "ua": slot.ua,
+        "flags": flag_names(slot.flags),
+        "guest_memfd": slot.gmem,
+        "offset": slot.offset if slot.gmem is not None else None,
+    }
+
+
+def run_dict(run: Run) -> dict[str, object]:
+    return {"gpa": run.gpa, "size": run.size, "page": run.page, "private": run.private, "reason": run.reason}
+
+
+def warning_dict(w: Warning_) -> dict[str, object]:
+    return {"as": w.as_, "slot": w.slot, "line": w.line, "message": w.message}
+
+
+def total_dict(cov: Coverage) -> dict[str, object]:
+    return {"size": cov.size, "bytes": dict(cov.total)}
+
+
+def report_dict(
+    obj: Loaded | Layout, file: str | None = None, cov: Coverage | None = None
+) -> dict[str, object]:
+    """The ``report --json`` document of SPEC §5 for a layout (or a Loaded's final layout)."""
+    layout = obj.layout if isinstance(obj, Loaded) else obj
+    if file is None and isinstance(obj, Loaded):
+        file = obj.path
+    cov = compute(layout) if cov is None else cov
+    plat = layout.platform
+    slots = []
+    for sc in cov.slots:
+        d = slot_dict(sc.slot)
+        d["bytes"] = dict(sc.bytes)
+        d["runs"] = [run_dict(r) for r in sc.runs]
+        slots.append(d)
+    return {
+        "file": file,
+        "name": layout.name,
+        "arch": layout.arch,
+        "policy": layout.policy,
+        "host_max_page": fmt_size(layout.host_max_page),
+        "private_max_page": fmt_size(layout.private_max_page),
+        "page_sizes": list(plat.names),
+        "total": total_dict(cov),
+        "slots": slots,
+        "warnings": [warning_dict(w) for w in layout_warnings(layout)],
+    }
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+
+def settings_line(layout: Layout) -> str:
+    return (f"{layout.arch} · policy {layout.policy} · host_max_page {fmt_size(layout.host_max_page)}"
+            f" · private_max_page {fmt_size(layout.private_max_page)}")
+
+
+def files_line(layout: Layout) -> str | None:
+    if not layout.files:
+        return None
+    parts = []
+    for f in layout.files:
+        extra = ", mmap" if f.mmap else ""
+        size = fmt_size_approx(layout.file_size(f.id))
+        parts.append(f"{f.id}: {size}, folio {fmt_size(f.max_page)}{extra}")
+    return "guest_memfd " + " · ".join(parts)
+
+
+def binding(slot: Slot) -> str:
+    return f"guest_memfd {slot.gmem} @ {slot.offset:#x}" if slot.gmem is not None else "no guest_memfd"
+
+
+def bytes_line(counts: dict[str, int], whole: int, paint: Painter, names: Sequence[str]) -> str:
+    parts = []
+    for i, name in enumerate(names):
+        b = counts.get(name, 0)
+        share = f"{name} {fmt_size_approx(b)} ({pct(b, whole)})" if b else f"{name} 0"
+        parts.append(paint.page(share, i) if b else share)
+    return " · ".join(parts)
+
+
+def why_not_larger(run: Run, names: Sequence[str]) -> str:
+    """``not 1G: ua-misaligned``: the reason is the first rule failing at the next larger size."""
+    if run.reason is None:
+        return "largest page"
+    nxt = names[names.index(run.page) + 1]
+    return f"not {nxt}: {run.reason}"
+
+
+def slot_bar(sc: SlotCoverage, names: Sequence[str], paint: Painter, width: int = BAR_WIDTH) -> str:
+    index = {n: i for i, n in enumerate(names)}
+    runs = [(r.gpa, r.size, index[r.page]) for r in sc.runs]
+    return render_bar(bar_cells(sc.slot.gpa, sc.slot.size, runs, width), paint)
+
+
+def run_lines(runs: Sequence[Run], names: Sequence[str], paint: Painter, indent: str = "  ") -> list[str]:
+    rows = [(f"[{r.gpa:#x}, {r.end:#x})", fmt_size_approx(r.size), r.page,
+             "private" if r.private else "shared", why_not_larger(r, names)) for r in runs]
+    w = [max(len(row[i]) for row in rows) for i in range(4)]
+    index = {n: i for i, n in enumerate(names)}
+    out = []
+    for r, row in zip(runs, rows, strict=True):
+        page = paint.page(row[2].ljust(w[2]), index[r.page])
+        out.append(f"{indent}{row[0].ljust(w[0])}  {row[1].rjust(w[1])}  {page}  {row[3].ljust(w[3])}  "
+                   + paint(row[4], "2"))
+    return out
+
+
+def warning_text(w: Warning_) -> str:
+    where = f"line {w.line}: " if w.line else ""
+    return f"{where}{w.message}"
+
+
+def format_text(layout: Layout, file: str, paint: Painter, state: str | None = None,
+                cov: Coverage | None = None) -> str:
+    cov = compute(layout) if cov is None else cov
+    names = layout.platform.names
+    out: list[str] = []
+    title = layout.name or file
+    out.append(paint(title, "1"))
+    src = f"file {file}" + (f" ({state})" if state else "")
+    out.append(f"{src} · {settings_line(layout)}")
+    fl = files_line(layout)
+    if fl:
+        out.append(fl)
+    out.append(f"legend {glyph_legend(names, paint)}")
+    for sc in cov.slots:
+        s = sc.slot
+        out.append("")
+        label = f"AS {s.as_} slot {s.slot}" + (f"  {s.name}" if s.name else "")
+        out.append(paint(label, "1"))
+        flags = ",".join(flag_names(s.flags)) or "-"
+        out.append(f"  {f'[{s.gpa:#x}, {s.end:#x})'} {fmt_size_approx(s.size)} · ua {s.ua:#x}"
+                   f" · {binding(s)} · flags {flags}")
+        out.append(f"  {slot_bar(sc, names, paint)}")
+        out.append(f"  {bytes_line(sc.bytes, s.size, paint, names)}")
+        out.extend(run_lines(sc.runs, names, paint, "    "))
+    out.append("")
+    nslots = len(cov.slots)
+    out.append(paint(f"total {fmt_size_approx(cov.size)} in {nslots} slot{'s' if nslots != 1 else ''}", "1")
+               + f": {bytes_line(cov.total, cov.size, paint, names)}")
+    warnings = layout_warnings(layout)
+    if warnings:
+        out.append("")
+        out.append(paint(f"warnings ({len(warnings)}):", "1", "33"))
+        for w in warnings:
+            out.append(paint(f"  {warning_text(w)}", "33"))
+    return "\n".join(out) + "\n"
+
+
+# --- markdown --------------------------------------------------------------------------------------
+
+
+def _key(s: Slot) -> str:
+    return f"{s.as_}:{s.slot}"
+
+
+def format_markdown(layout: Layout, file: str, state: str | None = None, cov: Coverage | None = None) -> str:
+    """Fixed-width pipe tables, no colour, at most 80 columns (names are shortened to fit)."""
+    cov = compute(layout) if cov is None else cov
+    names = layout.platform.names
+    out: list[str] = []
+    out.append(f"### gmemtui report: {layout.name or file}")
+    out.append("")
+    src = f"`{file}`" + (f" ({state})" if state else "")
+    out.extend(wrap(f"{src} · {settings_line(layout)}"))
+    fl = files_line(layout)
+    if fl:
+        out.extend(wrap(fl))
+    out.append("")
+    rows = []
+    for sc in cov.slots:
+        s = sc.slot
+        gm = f"{s.gmem} @ {s.offset:#x}" if s.gmem is not None else "-"
+        rows.append([_key(s), s.name or "", f"{s.gpa:#x}", fmt_size_approx(s.size), gm,
+                     ",".join(flag_names(s.flags)) or "-"])
+    headers = ["as:slot", "name", "gpa", "size", "guest_memfd", "flags"]
+    out.extend(md_table(headers, rows, right=(2, 3), flex=1))
+    out.append("")
+    rows = []
+    for sc in cov.slots:
+        rows.append([_key(sc.slot)] + [f"{fmt_size_approx(sc.bytes[n])} {pct(sc.bytes[n], sc.slot.size)}"
+                                        if sc.bytes[n] else "-" for n in names])
+    rows.append(["total"] + [f"{fmt_size_approx(cov.total[n])} {pct(cov.total[n], cov.size)}"
+                             if cov.total[n] else "-" for n in names])
+    out.extend(md_table(["as:slot", *names], rows, right=tuple(range(1, len(names) + 1))))
+    out.append("")
+    rows = []
+    for sc in cov.slots:
+        for r in sc.runs:
+            rows.append([_key(sc.slot), f"{r.gpa:#x}", fmt_size_approx(r.size), r.page,
+                         "private" if r.private else "shared", why_not_larger(r, names)])
+    out.extend(md_table(["as:slot", "gpa", "size", "page", "attr", "why not larger"], rows, right=(1, 2)))
+    warnings = layout_warnings(layout)
+    if warnings:
+        out.append("")
+        out.append("Warnings:")
+        out.append("")
+        for w in warnings:
+            out.extend(wrap(warning_text(w), first="- "))
+    return "\n".join(out) + "\n"
+
+
+def main(args: argparse.Namespace) -> int:
+    from .cli import overrides_from
+
+    overrides = overrides_from(args)
+    loaded = load(args.file, overrides)
+    state = getattr(args, "state", None)
+    layout = overrides.apply(pick_state(loaded, state))
+    label = f"state {state} of {len(loaded.states) - 1}" if state is not None else None
+    if args.json:
+        doc = report_dict(layout, args.file)
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif args.markdown:
+        sys.stdout.write(format_markdown(layout, args.file, label))
+    else:
+        sys.stdout.write(format_text(layout, args.file, Painter(use_colour()), label))
+    return 0
