@@ -5,6 +5,10 @@ can enumerate every frame; they still reach 2M behaviour because slot starts, ua
 drawn near 2M and 1G boundaries and several aligned 2M ranges fit. ``big_layouts()`` adds slots of
 one to a few GiB (1G behaviour); compare those by sampling, never by full enumeration.
 
+Each layout draws a ``chaos`` level: at 0 every slot is tidy (ua and offset congruent at every
+size, no dirty logging, the largest caps), so huge pages are common; higher levels perturb each
+value with growing probability, so every reason code is reached.
+
 Every layout is valid: slots of one address space do not overlap, slot ids are unique per space,
 bindings of one file do not overlap and lie inside the file, file ids are unique, sizes are non-zero.
 """
@@ -31,7 +35,7 @@ def _align_up(x: int, n: int) -> int:
 @st.composite
 def _near(draw: st.DrawFn, cursor: int, spread: int) -> int:
     """A frame number >= cursor: free, or a few frames around an aligned boundary of some ladder size."""
-    mode = draw(st.sampled_from(["free", "edge", "edge", "exact"]))
+    mode = draw(st.sampled_from(["free", "edge", "edge", "exact", "exact"]))
     if mode == "free":
         return cursor + draw(st.integers(0, spread))
     n = draw(st.sampled_from(FR[1:]))
@@ -42,13 +46,14 @@ def _near(draw: st.DrawFn, cursor: int, spread: int) -> int:
 
 
 @st.composite
-def _low_bits(draw: st.DrawFn, like: int) -> int:
-    """Frame low bits for ua/offset: congruent with ``like`` at every size, at some sizes, or random."""
-    mode = draw(st.sampled_from(["all", "all", "2M", "near", "random"]))
-    if mode == "all":
+def _low_bits(draw: st.DrawFn, like: int, bad: bool) -> int:
+    """Frame bits below the top size for ua/offset: congruent with ``like`` at every size unless ``bad``
+    (then congruent below some size only, off by a few frames, or random)."""
+    if not bad:
         return like % TOP
-    if mode == "2M":  # congruent at the middle size only (or every size below the top)
-        n = draw(st.sampled_from(FR[1:-1] or FR[1:]))
+    mode = draw(st.sampled_from(["some", "near", "random"]))
+    if mode == "some":  # congruent at sizes up to n only
+        n = draw(st.sampled_from(FR[:-1]))
         return (like % n) + n * draw(st.integers(0, TOP // n - 1))
     if mode == "near":
         return (like + draw(st.integers(-3, 3))) % TOP
@@ -63,7 +68,15 @@ def layouts(
     big: bool = False,
     max_private: int = 5,
 ) -> Layout:
-    """A valid layout. ``big``: some slots of 1..4 GiB plus (up to ``max_frames``) extra frames."""
+    """A valid layout. ``big``: some slots of 1..4 GiB (plus up to ``max_frames`` frames)."""
+    chaos = draw(st.sampled_from([0, 0, 1, 2, 4, 10]))
+
+    def bad() -> bool:
+        return draw(st.integers(0, 9)) < chaos
+
+    def cap() -> int:
+        return draw(st.sampled_from(LADDER)) if bad() else LADDER[-1]
+
     nfiles = draw(st.integers(0, 3))
     file_ids = draw(st.lists(st.integers(0, 2**31 - 1), min_size=nfiles, max_size=nfiles, unique=True))
     file_cursor = {fid: draw(st.integers(0, 3)) * draw(st.sampled_from(FR)) for fid in file_ids}
@@ -87,16 +100,17 @@ def layouts(
         sid = draw(st.integers(0, PLAT.max_slot_id).filter(lambda i, a=as_: i not in ids[a]))
         ids[as_].add(sid)
         ua_top = draw(st.integers(0, (1 << 47 - SHIFT) // TOP - 8))
-        ua = ua_top * TOP + draw(_low_bits(start))
-        flags = draw(st.sampled_from([0, 0, 0, 0, 1, 2, 3]))
-        gmem = draw(st.sampled_from([None, *file_ids])) if file_ids else None
+        ua = ua_top * TOP + draw(_low_bits(start, bad()))
+        flags = (1 if bad() and bad() else 0) | (2 if draw(st.booleans()) else 0)
+        gmem = None
+        if file_ids and draw(st.integers(0, 3)) > 0:
+            gmem = draw(st.sampled_from(file_ids))
         offset = 0
         if gmem is not None:
             cur = file_cursor[gmem]
-            low = draw(_low_bits(start))
-            mode = draw(st.sampled_from(["cong", "cong", "cursor", "zero"]))
-            if mode == "cong":
-                offset = _align_up(cur, TOP) + low
+            mode = draw(st.sampled_from(["cursor", "zero"])) if bad() else "cong"
+            if mode == "cong":  # congruent with the gpa at every size, unless bad
+                offset = _align_up(cur, TOP) + draw(_low_bits(start, bad()))
                 if offset - TOP >= cur:
                     offset -= TOP
             elif mode == "zero" and cur == 0:
@@ -123,12 +137,8 @@ def layouts(
         else:
             size = end + (draw(st.integers(1, 2000)) if choice == "more" else 0)
         files.append(
-            GmemFile(
-                id=fid,
-                size=None if size is None else size << SHIFT,
-                max_page=draw(st.sampled_from(LADDER)),
-                mmap=draw(st.booleans()),
-            )
+            GmemFile(id=fid, size=None if size is None else size << SHIFT, max_page=cap(),
+                     mmap=draw(st.booleans()))
         )
 
     private: tuple[PrivateRange, ...] | None
@@ -142,9 +152,13 @@ def layouts(
         for _ in range(draw(st.integers(1, max_private))):
             s = draw(st.sampled_from(slots))
             B, P = s.gpa >> SHIFT, s.size >> SHIFT
-            lo = draw(st.integers(max(0, B - 600), B + P))
-            lo = draw(st.sampled_from([lo, max(0, lo - lo % FR[1]), B]))
-            n = draw(st.integers(1, 1500) | st.sampled_from([FR[1], P]))
+            if bad():  # anywhere near the slot, any length
+                lo = draw(st.integers(max(0, B - 600), B + P))
+                n = draw(st.integers(1, 1500))
+            else:  # the whole slot, or aligned pieces of it
+                n = draw(st.sampled_from([P, FR[1], 2 * FR[1], TOP]))
+                lo = draw(st.sampled_from([B, _align_up(B, FR[1]), _align_up(B, FR[1]) + FR[1]]))
+            lo = min(lo, MAX_GFN - 1)
             n = max(1, min(n, MAX_GFN - lo))
             ranges.append(PrivateRange(lo << SHIFT, n << SHIFT))
         private = tuple(ranges)
@@ -154,8 +168,8 @@ def layouts(
         files=tuple(files),
         private=private,
         policy=draw(st.sampled_from(POLICIES)),
-        host_max_page=draw(st.sampled_from(LADDER)),
-        private_max_page=draw(st.sampled_from(LADDER)),
+        host_max_page=cap(),
+        private_max_page=cap(),
     )
 
 
