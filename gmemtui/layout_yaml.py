@@ -1,0 +1,473 @@
+"""Read a YAML layout (SPEC §3) into a Layout, with ``FILE:LINE`` for every problem.
+
+The file is composed, not constructed (``yaml.compose`` with the safe loader): every key and value
+keeps its mark, so an error names the line it is on, and numbers are parsed from the node's own
+text. That sidesteps YAML 1.1's surprises (``0777`` as octal, ``1:30`` as sexagesimal, ``0x`` only
+in some resolvers) and accepts ``"2G"``-style sizes. Syntax and per-value problems are collected
+and the first in file order is raised; then ``validate.check_layout`` checks what needs the whole
+layout (overlaps, duplicates, bindings inside files).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import InputError
+from .model import (
+    DEFAULT_POLICY,
+    FLAG_NAMES,
+    KVM_MEM_GUEST_MEMFD,
+    POLICIES,
+    GmemFile,
+    Layout,
+    PrivateRange,
+    Slot,
+)
+from .platform import DEFAULT_ARCH, PLATFORMS, Platform
+from .units import parse_size
+from .validate import (
+    as_problem,
+    check_layout,
+    multiple_problem,
+    page_problem,
+    range_problem,
+    slot_id_problem,
+)
+
+TOP_KEYS = ("name", "arch", "policy", "host_max_page", "private_max_page", "guest_memfd", "slots", "private")
+SLOT_KEYS = ("slot", "as", "name", "gpa", "size", "ua", "flags", "guest_memfd", "offset")
+FILE_KEYS = ("id", "size", "max_page", "mmap")
+PRIVATE_KEYS = ("gpa", "size")
+
+DEFAULT_HOST_MAX_PAGE = "2M"
+DEFAULT_PRIVATE_MAX_PAGE = "1G"
+DEFAULT_FILE_MAX_PAGE = "2M"
+
+NULL_TAG = "tag:yaml.org,2002:null"
+_STRICT_INT_RE = re.compile(r"^(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*)$")
+_LEADING_ZERO_RE = re.compile(r"^0[0-9_]+$")
+_FLAG_BITS = {**FLAG_NAMES, "guest_memfd": KVM_MEM_GUEST_MEMFD}
+
+
+class _Bad(Exception):
+    """One problem at one line; collected, the first in file order is raised."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def line_of(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+def describe(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if node.tag == NULL_TAG:
+        return "nothing"
+    return repr(node.value)
+
+
+def is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == NULL_TAG
+
+
+def scalar_text(node: Node, what: str, expected: str) -> str:
+    if not isinstance(node, ScalarNode) or node.tag == NULL_TAG:
+        raise _Bad(line_of(node), f"{what}: expected {expected}, got {describe(node)}")
+    return node.value.strip()
+
+
+def parse_int_text(text: str) -> int:
+    """A non-negative integer as written: decimal, 0x/0o/0b, underscores; a leading 0 is refused."""
+    if _LEADING_ZERO_RE.match(text):
+        raise ValueError(
+            f"{text!r} has a leading zero (octal in YAML 1.1): write {text.lstrip('0_') or '0'} or 0o..."
+        )
+    if not _STRICT_INT_RE.match(text) or text.endswith("_") or "__" in text:
+        raise ValueError(f"{text!r} is not a non-negative integer")
+    return int(text.replace("_", ""), 0)
+
+
+def parse_bytes_text(text: str) -> int:
+    """An address or size: an integer as above or a "2G"/"512MiB"/"4k" string (powers of 1024)."""
+    if _LEADING_ZERO_RE.match(text):
+        return parse_int_text(text)  # raises the leading-zero message
+    if _STRICT_INT_RE.match(text):
+        return parse_int_text(text)
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise ValueError(
+            f'{text!r} is not a byte count (write an integer, 0x..., or a size like "2G")'
+        ) from None
+
+
+def as_int(node: Node, what: str) -> int:
+    text = scalar_text(node, what, "an integer")
+    try:
+        return parse_int_text(text)
+    except ValueError as e:
+        raise _Bad(line_of(node), f"{what}: {e}") from None
+
+
+def as_bytes(node: Node, what: str) -> int:
+    text = scalar_text(node, what, 'an integer or a size like "2G"')
+    try:
+        return parse_bytes_text(text)
+    except ValueError as e:
+        raise _Bad(line_of(node), f"{what}: {e}") from None
+
+
+def as_aligned(node: Node, what: str, plat: Platform) -> int:
+    value = as_bytes(node, what)
+    problem = multiple_problem(what, value, plat)
+    if problem:
+        raise _Bad(line_of(node), problem)
+    return value
+
+
+def as_size(node: Node, what: str, plat: Platform, empty: str) -> int:
+    value = as_aligned(node, what, plat)
+    if value == 0:
+        raise _Bad(line_of(node), f"{what} 0: {empty}")
+    return value
+
+
+def as_page(node: Node, what: str, plat: Platform) -> int:
+    text = scalar_text(node, what, f"a page size ({', '.join(plat.names)})")
+    try:
+        value = plat.page(text).bytes
+    except KeyError:
+        try:
+            value = parse_bytes_text(text)
+        except ValueError:
+            raise _Bad(
+                line_of(node), f"{what}: {text!r} is not a page size of {plat.arch} ({', '.join(plat.names)})"
+            ) from None
+    problem = page_problem(what, value, plat)
+    if problem:
+        raise _Bad(line_of(node), problem)
+    return value
+
+
+def as_str(node: Node, what: str) -> str | None:
+    if is_null(node):
+        return None
+    if not isinstance(node, ScalarNode):
+        raise _Bad(line_of(node), f"{what}: expected a string, got {describe(node)}")
+    return node.value
+
+
+def as_choice(node: Node, what: str, choices: tuple[str, ...]) -> str:
+    text = scalar_text(node, what, f"one of {', '.join(choices)}")
+    if text not in choices:
+        raise _Bad(line_of(node), f"unknown {what} {text!r} (known: {', '.join(choices)})")
+    return text
+
+
+def as_bool(node: Node, what: str) -> bool:
+    text = scalar_text(node, what, "true or false")
+    if text.lower() not in ("true", "false"):
+        raise _Bad(line_of(node), f"{what}: expected true or false, got {text!r}")
+    return text.lower() == "true"
+
+
+def as_flags(node: Node) -> int:
+    """``[log_dirty, readonly]`` or the KVM mask as an integer (1, 2; 4 = guest_memfd)."""
+    if isinstance(node, SequenceNode):
+        mask = 0
+        for item in node.value:
+            text = scalar_text(item, "flags", "a flag name")
+            if text not in FLAG_NAMES:
+                close = difflib.get_close_matches(text, list(FLAG_NAMES), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(FLAG_NAMES)}"
+                if text == "guest_memfd":
+                    hint = "bind a file with the slot's guest_memfd key"
+                raise _Bad(line_of(item), f"unknown flag {text!r} ({hint})")
+            mask |= FLAG_NAMES[text]
+        return mask
+    value = as_int(node, "flags") if not is_null(node) else 0
+    unknown = value & ~sum(_FLAG_BITS.values())
+    if unknown:
+        raise _Bad(
+            line_of(node), f"flags: unknown bits {hex(unknown)} (1 log_dirty, 2 readonly, 4 guest_memfd)"
+        )
+    return value
+
+
+def _items(node: Node, where: str, known: tuple[str, ...], errors: list[_Bad]) -> dict[str, Node]:
+    """A mapping's values by key, in file order; unknown and duplicate keys are errors."""
+    if not isinstance(node, MappingNode):
+        raise _Bad(line_of(node), f"{where}: expected a mapping, got {describe(node)}")
+    out: dict[str, Node] = {}
+    keys: dict[str, int] = {}
+    for k, v in node.value:
+        if not isinstance(k, ScalarNode):
+            errors.append(_Bad(line_of(k), f"{where}: a key must be a plain word, got {describe(k)}"))
+            continue
+        key = k.value
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+            errors.append(_Bad(line_of(k), f"unknown key {key!r} ({hint})"))
+            continue
+        if key in keys:
+            errors.append(_Bad(line_of(k), f"duplicate key {key!r} (first on line {keys[key]})"))
+            continue
+        keys[key] = line_of(k)
+        out[key] = v
+    return out
+
+
+def _seq(node: Node, what: str) -> list[Node]:
+    if is_null(node):
+        return []
+    if not isinstance(node, SequenceNode):
+        raise _Bad(line_of(node), f"{what}: expected a list, got {describe(node)}")
+    return list(node.value)
+
+
+@dataclass
+class _Reader:
+    plat: Platform
+    errors: list[_Bad] = field(default_factory=list)
+
+    def get(
+        self, items: dict[str, Node], key: str, parse: Callable[[Node], object], default: object
+    ) -> object:
+        """Parse ``items[key]`` (null or absent: the default); an error is recorded, None returned."""
+        node = items.get(key)
+        if node is None or (is_null(node) and default is not _REQUIRED):
+            return default
+        try:
+            return parse(node)
+        except _Bad as e:
+            self.errors.append(e)
+            return None
+
+    def required(self, items: dict[str, Node], key: str, mapping: Node, where: str) -> bool:
+        if key not in items:
+            self.errors.append(_Bad(line_of(mapping), f"missing required key {key!r} in {where}"))
+            return False
+        return True
+
+    def file(self, node: Node) -> GmemFile | None:
+        items = _items(node, "guest_memfd file", FILE_KEYS, self.errors)
+        p = self.plat
+        ok = self.required(items, "id", node, "a guest_memfd file")
+        fid = self.get(items, "id", lambda n: as_int(n, "id"), _REQUIRED)
+        size = self.get(
+            items, "size", lambda n: as_size(n, "size", p, "a guest_memfd file must not be empty"), None
+        )
+        max_page = self.get(
+            items, "max_page", lambda n: as_page(n, "max_page", p), p.page(DEFAULT_FILE_MAX_PAGE).bytes
+        )
+        mmap = self.get(items, "mmap", lambda n: as_bool(n, "mmap"), False)
+        if (
+            not ok
+            or fid is None
+            or max_page is None
+            or mmap is None
+            or ("size" in items and size is None and not is_null(items["size"]))
+        ):
+            return None
+        return GmemFile(id=fid, size=size, max_page=max_page, mmap=mmap, line=line_of(node))
+
+    def slot(self, node: Node) -> Slot | None:
+        items = _items(node, "slot", SLOT_KEYS, self.errors)
+        p = self.plat
+        ok = all([self.required(items, k, node, "a slot") for k in ("slot", "gpa", "size")])
+
+        def sid(n: Node) -> int:
+            v = as_int(n, "slot")
+            problem = slot_id_problem(v, p)
+            if problem:
+                raise _Bad(line_of(n), problem)
+            return v
+
+        def asn(n: Node) -> int:
+            v = as_int(n, "as")
+            problem = as_problem(v, p)
+            if problem:
+                raise _Bad(line_of(n), problem)
+            return v
+
+        values = {
+            "slot": self.get(items, "slot", sid, _REQUIRED),
+            "as": self.get(items, "as", asn, 0),
+            "name": self.get(items, "name", lambda n: as_str(n, "name"), None),
+            "gpa": self.get(items, "gpa", lambda n: as_aligned(n, "gpa", p), _REQUIRED),
+            "size": self.get(
+                items, "size", lambda n: as_size(n, "size", p, "a slot must not be empty"), _REQUIRED
+            ),
+            "ua": self.get(items, "ua", lambda n: as_aligned(n, "ua", p), _DEFAULT),
+            "flags": self.get(items, "flags", as_flags, 0),
+            "guest_memfd": self.get(items, "guest_memfd", lambda n: as_int(n, "guest_memfd"), None),
+            "offset": self.get(items, "offset", lambda n: as_aligned(n, "offset", p), 0),
+        }
+        failed = [k for k, v in values.items() if v is None and k in items and not is_null(items[k])]
+        if not ok or failed or any(values[k] is _REQUIRED for k in ("slot", "gpa", "size")):
+            return None
+        gmem = values["guest_memfd"]
+        flags = values["flags"]
+        if flags & KVM_MEM_GUEST_MEMFD and gmem is None:
+            self.errors.append(
+                _Bad(
+                    line_of(items["flags"]),
+                    "flags has bit 4 (guest_memfd) but the slot has no guest_memfd key",
+                )
+            )
+            return None
+        if "offset" in items and not is_null(items["offset"]) and gmem is None:
+            self.errors.append(
+                _Bad(line_of(items["offset"]), "offset without guest_memfd (it is the file offset)")
+            )
+            return None
+        gpa, size = values["gpa"], values["size"]
+        problem = range_problem(gpa, size, p)
+        if problem:
+            later = max(items["gpa"], items["size"], key=line_of)
+            self.errors.append(_Bad(line_of(later), problem))
+            return None
+        ua = gpa if values["ua"] is _DEFAULT else values["ua"]
+        return Slot(
+            slot=values["slot"],
+            gpa=gpa,
+            size=size,
+            ua=ua,
+            as_=values["as"],
+            flags=flags & ~KVM_MEM_GUEST_MEMFD,
+            gmem=gmem,
+            offset=values["offset"] if gmem is not None else 0,
+            name=values["name"],
+            line=line_of(node),
+        )
+
+    def private(self, node: Node) -> PrivateRange | None:
+        items = _items(node, "private range", PRIVATE_KEYS, self.errors)
+        p = self.plat
+        ok = all([self.required(items, k, node, "a private range") for k in ("gpa", "size")])
+        gpa = self.get(items, "gpa", lambda n: as_aligned(n, "gpa", p), _REQUIRED)
+        size = self.get(
+            items, "size", lambda n: as_size(n, "size", p, "a private range must not be empty"), _REQUIRED
+        )
+        if not ok or gpa is None or size is None or gpa is _REQUIRED or size is _REQUIRED:
+            return None
+        problem = range_problem(gpa, size, p)
+        if problem:
+            self.errors.append(_Bad(line_of(max(items["gpa"], items["size"], key=line_of)), problem))
+            return None
+        return PrivateRange(gpa, size, line=line_of(node))
+
+
+_REQUIRED = object()  # sentinel default: the key must be present and not null
+_DEFAULT = object()  # sentinel default: computed from other keys (ua = gpa)
+
+
+def compose(text: str, path: str) -> Node | None:
+    """The YAML node tree (with marks), or an InputError at the line of the YAML problem."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        what = " ".join(str(x) for x in (e.context, e.problem) if x)
+        raise InputError(f"not YAML: {' '.join(what.split())}", path, line) from None
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, max(e.position, 0)) + 1
+        raise InputError(f"not YAML: unacceptable character #x{e.character:04x}", path, line) from None
+    except yaml.YAMLError as e:
+        raise InputError(f"not YAML: {' '.join(str(e).split())}", path, 1) from None
+    except RecursionError:
+        raise InputError("not YAML this program reads: nested too deeply", path, 1) from None
+
+
+def load_yaml(text: str, path: str) -> Layout:
+    """Parse a YAML layout; raise the first problem (in file order) as ``InputError(msg, path, line)``."""
+    root = compose(text, path)
+    if root is None:
+        raise InputError("empty file: expected a mapping with 'slots' (SPEC §3)", path, 1)
+    if not isinstance(root, MappingNode):
+        raise InputError(f"not a layout: expected a mapping with 'slots', got {describe(root)}", path, 1)
+
+    errors: list[_Bad] = []
+    top = _items(root, "layout", TOP_KEYS, errors)
+    arch = DEFAULT_ARCH
+    arch_node = top.get("arch")
+    if arch_node is not None and not is_null(arch_node):
+        try:
+            arch = as_choice(arch_node, "arch", tuple(PLATFORMS))
+        except _Bad as e:
+            errors.append(e)
+    plat = PLATFORMS[arch]
+    r = _Reader(plat, errors)
+    name = r.get(top, "name", lambda n: as_str(n, "name"), None)
+    policy = r.get(top, "policy", lambda n: as_choice(n, "policy", POLICIES), DEFAULT_POLICY)
+    host = r.get(
+        top,
+        "host_max_page",
+        lambda n: as_page(n, "host_max_page", plat),
+        plat.page(DEFAULT_HOST_MAX_PAGE).bytes,
+    )
+    private_max = r.get(
+        top,
+        "private_max_page",
+        lambda n: as_page(n, "private_max_page", plat),
+        plat.page(DEFAULT_PRIVATE_MAX_PAGE).bytes,
+    )
+
+    def each(key: str, what: str, read: Callable[[Node], object]) -> list:
+        out = []
+        try:
+            nodes = _seq(top[key], key) if key in top else []
+        except _Bad as e:
+            errors.append(e)
+            return out
+        for n in nodes:
+            try:
+                item = read(n)
+            except _Bad as e:
+                errors.append(e)
+                continue
+            if item is not None:
+                out.append(item)
+        return out
+
+    files = each("guest_memfd", "guest_memfd file", r.file)
+    slots = each("slots", "slot", r.slot)
+    private: list[PrivateRange] | None = None
+    if "private" in top and not is_null(top["private"]):
+        private = each("private", "private range", r.private)
+
+    if errors:
+        first = min(errors, key=lambda e: e.line)
+        raise InputError(first.message, path, first.line)
+
+    layout = Layout(
+        slots=tuple(slots),
+        files=tuple(files),
+        private=tuple(private) if private is not None else None,
+        name=name,
+        arch=arch,
+        policy=policy,
+        host_max_page=host,
+        private_max_page=private_max,
+    )
+    try:
+        check_layout(layout, path)
+    except InputError as e:
+        if e.line is None:
+            e.line = 1
+        raise
+    return layout
