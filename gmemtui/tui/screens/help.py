@@ -1,0 +1,170 @@
+"""The help screen (``?``): what the colours and glyphs mean, every reason code in plain words, every key.
+
+Written for a student who has never read ``mmu.c``: each reason code says in one sentence why the
+frame cannot be mapped with a larger page, and names the kernel function that decides it. The keys
+are read from the live bindings when the screen opens, so this page cannot drift from the footer.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from ...model import POLICIES
+from ...rules import RULES
+from ..commands import collect_actions
+
+INTRO = (
+    "gmemtui shows, for every guest frame (4 KiB of guest-physical memory), the largest page KVM "
+    "can map it with, and the first rule that stops the next larger page. The top bar of each "
+    "address space is the guest-physical address (GPA) axis: slots are coloured spans, holes are "
+    "blank. Below it, each guest_memfd file has a bar on its own offset axis, showing where each "
+    "slot's private memory lives in the file."
+)
+
+POLICY_TEXT = {
+    "per-range": "a huge folio is used wherever it lies wholly inside the binding and lines up "
+    "with the guest frame (the v13 patch, the THP and HugeTLB guest_memfd RFCs).",
+    "whole-binding": "huge folios only when the whole binding (offset and size) is aligned; one "
+    "unaligned edge costs the whole slot its huge pages (the Sep 2023 [PATCH 06/13]).",
+    "4k-only": "guest_memfd always hands out 4K pages: what mainline Linux does since 6.8.",
+}
+
+# Used when the app does not publish its own list (GmemApp.MOUSE_HELP: tuple of (gesture, effect)).
+DEFAULT_MOUSE_HELP: tuple[tuple[str, str], ...] = (
+    ("move over a bar", "explain the frame under the mouse"),
+    ("drag a slot's start or end edge",
+     "resize the slot (moving the start moves its guest_memfd offset too)"),
+    ("drag the middle of a slot", "move the whole slot"),
+    ("drag a binding on a file bar", "move the binding in the file (changes the offset only)"),
+    ("hold a modifier while dragging", "snap to the next page size instead of 4K"),
+    ("wheel over a bar", "zoom in and out around the mouse"),
+    ("click or drag the timeline bar", "jump to a state of the trace"),
+)
+
+
+def _section(title: str) -> Static:
+    return Static(Text(title, style="bold underline"), classes="help-title")
+
+
+def legend_table(screen: Screen) -> Table | Text:
+    """One row per page size: its colour and glyph on the map, and what it means."""
+    try:
+        from .. import palette
+    except ImportError:  # the palette module is written by the map's author
+        return Text("(colour legend unavailable: gmemtui.tui.palette not found)")
+    return palette_legend(palette, screen)
+
+
+def palette_legend(palette: object, screen: Screen) -> Table | Text:
+    from ...platform import X86_64
+
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("map")
+    table.add_column("size")
+    table.add_column("meaning")
+    meaning = {
+        0: "base page: the frame is mapped on its own",
+    }
+    for k, page in enumerate(X86_64.ladder):
+        text = meaning.get(k, f"the frame is part of one {page.name} page")
+        table.add_row(Text("x"), page.name, text)
+    return table
+
+
+def rules_table() -> Table:
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("reason", no_wrap=True, style="bold")
+    table.add_column("what it means", ratio=3)
+    table.add_column("kernel", ratio=2, style="dim")
+    applies = {"all": "every frame", "shared": "shared frames", "gmem": "private frames"}
+    for rule in RULES:
+        plain = Text(rule.plain)
+        plain.append(f"  ({applies.get(rule.applies, rule.applies)})", style="dim")
+        table.add_row(str(rule.number), rule.code, plain, rule.source)
+    return table
+
+
+def policy_table() -> Table:
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+    table.add_column("policy", no_wrap=True, style="bold")
+    table.add_column("meaning", ratio=1)
+    for policy in POLICIES:
+        table.add_row(policy, POLICY_TEXT.get(policy, ""))
+    return table
+
+
+def keys_table(help_screen: HelpScreen) -> Table:
+    app = help_screen.app
+    below = [s for s in app.screen_stack if s is not help_screen]
+    screen = below[-1] if below else app.screen
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
+    table.add_column("keys", no_wrap=True, style="bold")
+    table.add_column("action", ratio=1)
+    for entry in collect_actions(app, screen):
+        table.add_row(" ".join(entry.keys), entry.description)
+    table.add_row("esc q", "close this help")
+    return table
+
+
+def mouse_table(help_screen: HelpScreen) -> Table:
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
+    table.add_column("mouse", no_wrap=True, style="bold")
+    table.add_column("action", ratio=1)
+    for gesture, effect in getattr(help_screen.app, "MOUSE_HELP", DEFAULT_MOUSE_HELP):
+        table.add_row(gesture, effect)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Scrollable help; esc or q closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > VerticalScroll {
+        width: 90%;
+        max-width: 130;
+        height: 90%;
+        border: thick $accent;
+        border-title-align: center;
+        background: $surface;
+        padding: 0 2;
+    }
+    HelpScreen .help-title {
+        margin-top: 1;
+        color: $accent;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "close", "Close help"),
+        Binding("q", "close", "Close help", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help") as scroll:
+            scroll.border_title = "gmemtui help · esc closes"
+            yield Static(INTRO, id="help-intro", classes="help-text")
+            yield _section("Colours and glyphs")
+            yield Static(legend_table(self), id="help-legend")
+            yield _section("Why not a larger page? The reason codes, in the order KVM checks them")
+            yield Static(rules_table(), id="help-rules")
+            yield _section("Policies: which kernel's guest_memfd rule decides private memory")
+            yield Static(policy_table(), id="help-policies")
+            yield _section("Keys")
+            yield Static(keys_table(self), id="help-keys")
+            yield _section("Mouse")
+            yield Static(mouse_table(self), id="help-mouse")
+
+    def on_mount(self) -> None:
+        self.query_one("#help", VerticalScroll).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,172 @@
+"""The trace timeline: which replay state is shown, the trace line that made it, and a clickable bar.
+
+A trace (SPEC §4) is replayed into one layout per line that changed something; the app shows one of
+them at a time. This widget only knows positions: it owns ``index`` and tells the app with
+``Timeline.Changed`` when it moves (key, click or drag on the bar), and the app swaps the layout.
+Drawn with the Line API so a long trace costs one short strip per repaint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.segment import Segment
+from textual import events
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+
+KNOB = "●"
+DONE = "━"
+TODO = "─"
+
+
+def position_x(index: int, count: int, width: int) -> int:
+    """The column of state ``index`` of ``count`` on a bar ``width`` cells wide."""
+    if count <= 1 or width <= 1:
+        return 0
+    return round(index * (width - 1) / (count - 1))
+
+
+def index_at(x: int, count: int, width: int) -> int:
+    """The state nearest to column ``x`` (the inverse of ``position_x``, clamped to the bar)."""
+    if count <= 1 or width <= 1:
+        return 0
+    x = min(max(x, 0), width - 1)
+    return round(x * (count - 1) / (width - 1))
+
+
+class Timeline(Widget):
+    """``state i/N · line L: <trace line>`` above a position bar; click or drag the bar to move."""
+
+    DEFAULT_CSS = """
+    Timeline {
+        height: 2;
+        padding: 0 1;
+    }
+    Timeline > .timeline--label { text-style: bold; }
+    Timeline > .timeline--text { color: $text-muted; }
+    Timeline > .timeline--done { color: $accent; }
+    Timeline > .timeline--todo { color: $foreground-darken-3; }
+    Timeline > .timeline--knob { color: $accent; text-style: bold; }
+    """
+    COMPONENT_CLASSES = {"timeline--label", "timeline--text", "timeline--done", "timeline--todo",
+                         "timeline--knob"}
+
+    index: reactive[int] = reactive(0)
+
+    class Changed(Message):
+        """The shown state changed (``index`` is a position in ``states``)."""
+
+        def __init__(self, timeline: Timeline, index: int) -> None:
+            super().__init__()
+            self.timeline = timeline
+            self.index = index
+
+        @property
+        def control(self) -> Timeline:
+            return self.timeline
+
+    def __init__(self, states: Sequence[Any], *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None, index: int | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.states = states
+        self._dragging = False
+        # start at the final state: the layout of a trace is its state after the last line (SPEC §4)
+        self.set_reactive(Timeline.index, self.validate_index(len(states) - 1 if index is None else index))
+
+    # -- model ---------------------------------------------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        return len(self.states)
+
+    def validate_index(self, index: int) -> int:
+        return min(max(int(index), 0), max(self.count - 1, 0))
+
+    def watch_index(self, old: int, new: int) -> None:
+        self.refresh()
+        if old != new:
+            self.post_message(self.Changed(self, new))
+
+    def step(self, delta: int) -> None:
+        """Move by ``delta`` states (clamped at both ends)."""
+        self.index = self.index + delta
+
+    def label(self) -> str:
+        """The text of the first row, without styles (also used by tests and the tmux check)."""
+        if not self.count:
+            return "trace: no states"
+        state = self.states[self.index]
+        last = self.states[self.count - 1]
+        line = getattr(state, "line", None)
+        where = f"line {line}" if line else "start"
+        return f"state {state.index}/{last.index} · {where}: {getattr(state, 'text', '').strip()}"
+
+    # -- drawing -------------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        if width <= 0:
+            return Strip.blank(0)
+        if y == 0:
+            return self._label_strip(width)
+        if y == 1:
+            return self._bar_strip(width)
+        return Strip.blank(width, self.rich_style)
+
+    def _label_strip(self, width: int) -> Strip:
+        text = self.label()
+        head, sep, rest = text.partition(": ")
+        base = self.rich_style
+        style = self.get_component_rich_style
+        segments = [Segment(head + sep, base + style("timeline--label", partial=True)),
+                    Segment(rest, base + style("timeline--text", partial=True))]
+        strip = Strip(segments)
+        if strip.cell_length > width:
+            strip = strip.crop(0, width - 1)
+            strip = Strip([*strip, Segment("…", base)])
+        return strip.extend_cell_length(width, base).crop(0, width)
+
+    def _bar_strip(self, width: int) -> Strip:
+        base = self.rich_style
+        x = position_x(self.index, self.count, width)
+        done = base + self.get_component_rich_style("timeline--done", partial=True)
+        todo = base + self.get_component_rich_style("timeline--todo", partial=True)
+        knob = base + self.get_component_rich_style("timeline--knob", partial=True)
+        segments = [Segment(DONE * x, done), Segment(KNOB, knob), Segment(TODO * (width - x - 1), todo)]
+        return Strip(segments, width)
+
+    # -- mouse ---------------------------------------------------------------------------------------
+
+    def _bar_x(self, event: events.MouseEvent) -> int | None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y != 1:
+            return None
+        return offset.x
+
+    def _seek(self, x: int) -> None:
+        self.index = index_at(x, self.count, self.content_size.width)
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        x = self._bar_x(event)
+        if x is None:
+            return
+        event.stop()
+        self._dragging = True
+        self.capture_mouse()
+        self._seek(x)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if not self._dragging:
+            return
+        offset = event.get_content_offset_capture(self)
+        self._seek(offset.x)
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._dragging:
+            self._dragging = False
+            self.release_mouse()
+            event.stop()
