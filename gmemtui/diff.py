@@ -1,0 +1,303 @@
+"""``gmemtui diff OLD NEW``: where, by GPA, the page size changed between two layouts (SPEC §5).
+
+Compared per address space and by guest-physical address, never by slot number: QEMU renumbers
+slots freely (the seed thread's slot 0 becomes slots 0 and 5). Closed form: both sides' runs are
+overlaid with one sweep over their edges, so a 1 TiB layout costs what a 1 MiB one does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from .coverage import Coverage, compute
+from .errors import InputError
+from .loader import load
+from .model import Layout, Overrides
+from .report import pick_state
+from .textfmt import Painter, md_table, pct, use_colour, wrap
+from .units import fmt_size_approx
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of one side with its address space, slot and ladder index (for the sweep)."""
+
+    gpa: int
+    end: int
+    k: int  # ladder index of the page size
+    reason: str | None
+    slot: int
+
+
+@dataclass
+class Change:
+    as_: int
+    gpa: int
+    size: int
+    old: str
+    new: str
+    reason: str | None  # the new side's reason
+    old_slots: list[int] = field(default_factory=list)
+    new_slots: list[int] = field(default_factory=list)
+
+    @property
+    def end(self) -> int:
+        return self.gpa + self.size
+
+
+@dataclass
+class Only:
+    as_: int
+    gpa: int
+    size: int
+    slots: list[int] = field(default_factory=list)
+
+    @property
+    def end(self) -> int:
+        return self.gpa + self.size
+
+
+@dataclass
+class Diff:
+    old: Layout
+    new: Layout
+    old_cov: Coverage
+    new_cov: Coverage
+    changes: list[Change]
+    only_old: list[Only]
+    only_new: list[Only]
+    lost: dict[str, int]
+    gained: dict[str, int]
+
+    @property
+    def any_loss(self) -> bool:
+        return any(self.lost.values())
+
+
+def _pieces(cov: Coverage) -> dict[int, list[Piece]]:
+    """Per address space, every run of every slot sorted by GPA (slots of a space never overlap)."""
+    index = {n: i for i, n in enumerate(cov.layout.platform.names)}
+    out: dict[int, list[Piece]] = {}
+    for sc in cov.slots:  # sorted by (as, gpa)
+        lst = out.setdefault(sc.slot.as_, [])
+        lst.extend(Piece(r.gpa, r.end, index[r.page], r.reason, sc.slot.slot) for r in sc.runs)
+    return out
+
+
+def overlay(a: Sequence[Piece], b: Sequence[Piece]) -> Iterator[tuple[int, int, Piece | None, Piece | None]]:
+    """``(lo, hi, piece of a, piece of b)`` between consecutive edges of either side; None = uncovered."""
+    points = sorted({x for p in a for x in (p.gpa, p.end)} | {x for p in b for x in (p.gpa, p.end)})
+    i = j = 0
+    for lo, hi in zip(points, points[1:]):  # noqa: B905 (one shorter by design)
+        while i < len(a) and a[i].end <= lo:
+            i += 1
+        while j < len(b) and b[j].end <= lo:
+            j += 1
+        pa = a[i] if i < len(a) and a[i].gpa <= lo else None
+        pb = b[j] if j < len(b) and b[j].gpa <= lo else None
+        if pa is not None or pb is not None:
+            yield lo, hi, pa, pb
+
+
+def _add_only(out: list[Only], as_: int, lo: int, hi: int, slot: int) -> None:
+    last = out[-1] if out else None
+    if last is not None and last.as_ == as_ and last.end == lo:
+        last.size += hi - lo
+        if last.slots[-1] != slot:
+            last.slots.append(slot)
+    else:
+        out.append(Only(as_, lo, hi - lo, [slot]))
+
+
+def compare(old: Layout, new: Layout) -> Diff:
+    """The changes, one-sided ranges and lost/gained bytes of SPEC §5 ``diff --json``."""
+    if old.arch != new.arch:
+        raise InputError(f"cannot compare an {old.arch} layout with an {new.arch} one")
+    names = old.platform.names
+    old_cov, new_cov = compute(old), compute(new)
+    po, pn = _pieces(old_cov), _pieces(new_cov)
+    changes: list[Change] = []
+    only_old: list[Only] = []
+    only_new: list[Only] = []
+    lost = {n: 0 for n in names}
+    gained = {n: 0 for n in names}
+    for as_ in sorted(set(po) | set(pn)):
+        for lo, hi, a, b in overlay(po.get(as_, ()), pn.get(as_, ())):
+            if b is None:
+                assert a is not None
+                _add_only(only_old, as_, lo, hi, a.slot)
+                continue
+            if a is None:
+                _add_only(only_new, as_, lo, hi, b.slot)
+                continue
+            if a.k == b.k:
+                continue
+            if b.k < a.k:
+                lost[names[a.k]] += hi - lo
+            else:
+                gained[names[b.k]] += hi - lo
+            last = changes[-1] if changes else None
+            if (last is not None and last.as_ == as_ and last.end == lo and last.old == names[a.k]
+                    and last.new == names[b.k] and last.reason == b.reason):
+                last.size += hi - lo
+            else:
+                last = Change(as_, lo, hi - lo, names[a.k], names[b.k], b.reason)
+                changes.append(last)
+            if a.slot not in last.old_slots:
+                last.old_slots.append(a.slot)
+            if b.slot not in last.new_slots:
+                last.new_slots.append(b.slot)
+    return Diff(old, new, old_cov, new_cov, changes, only_old, only_new, lost, gained)
+
+
+def _side(layout: Layout, cov: Coverage, file: str | None) -> dict[str, object]:
+    return {"file": file, "policy": layout.policy, "total": {"size": cov.size, "bytes": dict(cov.total)}}
+
+
+def diff_dict(d: Diff, old_file: str | None = None, new_file: str | None = None) -> dict[str, object]:
+    """The ``diff --json`` document of SPEC §5."""
+    return {
+        "old": _side(d.old, d.old_cov, old_file),
+        "new": _side(d.new, d.new_cov, new_file),
+        "changes": [
+            {"as": c.as_, "gpa": c.gpa, "size": c.size, "old": c.old, "new": c.new, "reason": c.reason}
+            for c in d.changes
+        ],
+        "only_old": [{"as": o.as_, "gpa": o.gpa, "size": o.size} for o in d.only_old],
+        "only_new": [{"as": o.as_, "gpa": o.gpa, "size": o.size} for o in d.only_new],
+        "lost": dict(d.lost),
+        "gained": dict(d.gained),
+    }
+
+
+# --- text and markdown -----------------------------------------------------------------------------
+
+
+def _why(c: Change, names: Sequence[str]) -> str:
+    if c.reason is None:
+        return "largest page"
+    return f"not {names[names.index(c.new) + 1]}: {c.reason}"
+
+
+def _totals(cov: Coverage, names: Sequence[str]) -> str:
+    parts = [f"{n} {fmt_size_approx(b)} ({pct(b, cov.size)})" if b else f"{n} 0"
+             for n, b in ((n, cov.total[n]) for n in names)]
+    return " · ".join(parts)
+
+
+def _bytes(counts: dict[str, int], names: Sequence[str]) -> str:
+    parts = [f"{n} {fmt_size_approx(counts[n])}" for n in names if counts[n]]
+    return " · ".join(parts) or "none"
+
+
+def _slots(label: str, slots: list[int]) -> str:
+    return f"{label} slot{'s' if len(slots) > 1 else ''} {','.join(map(str, slots))}"
+
+
+def verdict_line(d: Diff) -> str:
+    if d.any_loss:
+        total = sum(d.lost.values())
+        return f"LOSS: {fmt_size_approx(total)} mapped in both sides got a smaller page"
+    return "no loss: no frame mapped in both sides got a smaller page"
+
+
+def format_text(d: Diff, old_file: str, new_file: str, paint: Painter) -> str:
+    names = d.old.platform.names
+    index = {n: i for i, n in enumerate(names)}
+    out = [paint("gmemtui diff (by GPA, per address space)", "1")]
+    for label, lay, cov, file in (("old", d.old, d.old_cov, old_file), ("new", d.new, d.new_cov, new_file)):
+        size = fmt_size_approx(cov.size)
+        out.append(f"{label}  {file} · policy {lay.policy} · {size}: {_totals(cov, names)}")
+    out.append("")
+    if d.changes:
+        out.append(paint(f"changes ({len(d.changes)}):", "1"))
+        rows = [(f"AS {c.as_}", f"[{c.gpa:#x}, {c.end:#x})", fmt_size_approx(c.size)) for c in d.changes]
+        w = [max(len(r[i]) for r in rows) for i in range(3)]
+        for c, r in zip(d.changes, rows, strict=True):
+            arrow = f"{paint.page(c.old.rjust(2), index[c.old])} → {paint.page(c.new.ljust(2), index[c.new])}"
+            worse = index[c.new] < index[c.old]
+            mark = paint("lost  ", "1", "31") if worse else paint("gained", "32")
+            out.append(f"  {r[0]} {r[1].ljust(w[1])} {r[2].rjust(w[2])}  {mark} {arrow}  {_why(c, names)}"
+                       + paint(f"  ({_slots('old', c.old_slots)}; {_slots('new', c.new_slots)})", "2"))
+    else:
+        out.append("changes: none (every GPA mapped in both sides keeps its page size)")
+    for label, lst in (("only in old", d.only_old), ("only in new", d.only_new)):
+        if lst:
+            out.append(paint(f"{label} ({len(lst)}):", "1"))
+            for o in lst:
+                out.append(f"  AS {o.as_} [{o.gpa:#x}, {o.end:#x}) {fmt_size_approx(o.size)}"
+                           + paint(f"  ({_slots(label.split()[-1], o.slots)})", "2"))
+        else:
+            out.append(f"{label}: none")
+    out.append(f"lost:   {_bytes(d.lost, names)}")
+    out.append(f"gained: {_bytes(d.gained, names)}")
+    out.append(paint(verdict_line(d), "1", "31") if d.any_loss else paint(verdict_line(d), "32"))
+    return "\n".join(out) + "\n"
+
+
+def format_markdown(d: Diff, old_file: str, new_file: str) -> str:
+    """Fixed-width tables for a mail or a PR: no colour, at most 80 columns."""
+    names = d.old.platform.names
+    out = ["### gmemtui diff (by GPA, per address space)", ""]
+    rows = []
+    for label, lay, cov, file in (("old", d.old, d.old_cov, old_file), ("new", d.new, d.new_cov, new_file)):
+        rows.append([label, file, lay.policy, fmt_size_approx(cov.size)]
+                    + [fmt_size_approx(cov.total[n]) if cov.total[n] else "-" for n in names])
+    out.extend(md_table(["side", "file", "policy", "size", *names], rows,
+                        right=tuple(range(3, 4 + len(names))), flex=1))
+    out.append("")
+    if d.changes:
+        out.append("Changes:")
+        out.append("")
+        rows = [[str(c.as_), f"{c.gpa:#x}", f"{c.end:#x}", fmt_size_approx(c.size), c.old, c.new,
+                 _why(c, names)] for c in d.changes]
+        out.extend(md_table(["as", "gpa", "end", "size", "old", "new", "why (new)"], rows, right=(1, 2, 3)))
+    else:
+        out.append("Changes: none (every GPA mapped in both sides keeps its page size).")
+    for label, lst in (("Only in old", d.only_old), ("Only in new", d.only_new)):
+        out.append("")
+        if lst:
+            out.append(f"{label}:")
+            out.append("")
+            rows = [[str(o.as_), f"{o.gpa:#x}", f"{o.end:#x}", fmt_size_approx(o.size)] for o in lst]
+            out.extend(md_table(["as", "gpa", "end", "size"], rows, right=(1, 2, 3)))
+        else:
+            out.append(f"{label}: none.")
+    out.append("")
+    out.extend(wrap(f"Lost: {_bytes(d.lost, names)}. Gained: {_bytes(d.gained, names)}. {verdict_line(d)}."))
+    return "\n".join(out) + "\n"
+
+
+def side_overrides(args: argparse.Namespace, prefix: str) -> Overrides:
+    """``--policy`` etc. apply to both sides; ``--old-policy`` etc. to one (and win)."""
+    from .cli import overrides_from
+
+    both, one = overrides_from(args), overrides_from(args, prefix)
+    return Overrides(
+        policy=one.policy if one.policy is not None else both.policy,
+        host_max_page=one.host_max_page if one.host_max_page is not None else both.host_max_page,
+        private_max_page=one.private_max_page if one.private_max_page is not None else both.private_max_page,
+        gmem_max_page=one.gmem_max_page if one.gmem_max_page is not None else both.gmem_max_page,
+        gmem_mmap=one.gmem_mmap or both.gmem_mmap,
+    )
+
+
+def _load_side(args: argparse.Namespace, side: str) -> Layout:
+    ov = side_overrides(args, f"{side}_")
+    loaded = load(getattr(args, side), ov)
+    return ov.apply(pick_state(loaded, getattr(args, f"{side}_state", None), f"--{side}-state"))
+
+
+def main(args: argparse.Namespace) -> int:
+    d = compare(_load_side(args, "old"), _load_side(args, "new"))
+    if args.json:
+        sys.stdout.write(json.dumps(diff_dict(d, args.old, args.new), indent=2) + "\n")
+    elif args.markdown:
+        sys.stdout.write(format_markdown(d, args.old, args.new))
+    else:
+        sys.stdout.write(format_text(d, args.old, args.new, Painter(use_colour())))
+    return 1 if args.fail_on_loss and d.any_loss else 0
