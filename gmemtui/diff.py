@@ -253,9 +253,9 @@ def format_markdown(d: Diff, old_file: str, new_file: str) -> str:
     if d.changes:
         out.append("Changes:")
         out.append("")
-        rows = [[str(c.as_), f"{c.gpa:#x}", f"{c.end:#x}", fmt_size_approx(c.size), c.old, c.new,
-                 _why(c, names)] for c in d.changes]
-        out.extend(md_table(["as", "gpa", "end", "size", "old", "new", "why (new)"], rows, right=(1, 2, 3)))
+        rows = [[str(c.as_), f"{c.gpa:#x}", fmt_size_approx(c.size), c.old, c.new, _why(c, names)]
+                for c in d.changes]
+        out.extend(md_table(["as", "gpa", "size", "old", "new", "why (new)"], rows, right=(1, 2)))
     else:
         out.append("Changes: none (every GPA mapped in both sides keeps its page size).")
     for label, lst in (("Only in old", d.only_old), ("Only in new", d.only_new)):

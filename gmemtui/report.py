@@ -211,10 +211,12 @@ def format_markdown(layout: Layout, file: str, state: str | None = None, cov: Co
     out.append(f"### gmemtui report: {layout.name or file}")
     out.append("")
     src = f"`{file}`" + (f" ({state})" if state else "")
-    out.extend(wrap(f"{src} · {settings_line(layout)}"))
+    out.extend(wrap(f"{src} · {layout.arch} · policy `{layout.policy}`", first="- "))
+    out.append(f"- host_max_page {fmt_size(layout.host_max_page)}"
+               f" · private_max_page {fmt_size(layout.private_max_page)}")
     fl = files_line(layout)
     if fl:
-        out.extend(wrap(fl))
+        out.extend(wrap(fl, first="- "))
     out.append("")
     rows = []
     for sc in cov.slots:
