@@ -208,8 +208,11 @@ def format_markdown(layout: Layout, file: str, state: str | None = None, cov: Co
     cov = compute(layout) if cov is None else cov
     names = layout.platform.names
     out: list[str] = []
-    out.append(f"### gmemtui report: {layout.name or file}")
-    out.append("")
+    title = f"### gmemtui report: {layout.name or file}"
+    if len(title) <= 80:
+        out.extend([title, ""])
+    else:  # a heading cannot wrap: the name goes in a paragraph of its own
+        out.extend(["### gmemtui report", ""] + wrap(f"**{layout.name or file}**") + [""])
     src = f"`{file}`" + (f" ({state})" if state else "")
     out.extend(wrap(f"{src} · {layout.arch} · policy `{layout.policy}`", first="- "))
     out.append(f"- host_max_page {fmt_size(layout.host_max_page)}"
