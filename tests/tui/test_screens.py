@@ -358,3 +358,22 @@ async def test_timeline_with_a_single_state() -> None:
         await pilot.pause()
         assert tl.index == 0 and app.changes == []
         assert tl.render_line(1).text.startswith("●")
+
+
+async def test_help_legend_shows_each_page_size_with_its_glyph_and_colour() -> None:
+    from gmemtui.tui import palette
+    from gmemtui.tui.screens.help import legend_table
+
+    app = Host()
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        table = legend_table(app.screen, ("4K", "2M", "1G"))
+        samples = list(table.columns[0]._cells)
+        pages = list(table.columns[1]._cells)
+        assert pages[:3] == ["4K", "2M", "1G"]
+        assert [str(s)[0] for s in samples[:3]] == [palette.glyph(k) for k in range(3)]
+        assert len({str(s)[0] for s in samples[:3]}) == 3  # distinct glyphs: readable without colour
+        colours = [s.style.color for s in samples[:3]]
+        assert len(set(colours)) == 3 and None not in colours
+        assert any(str(s)[0] == palette.MIXED for s in samples)  # the mixed-cell glyph is explained

@@ -27,6 +27,11 @@ INTRO = (
     "slot's private memory lives in the file."
 )
 
+GLYPH_NOTE = (
+    "Each size has its own glyph, denser as pages grow, so the map reads without colour too "
+    "(NO_COLOR). The colours are a colour-blind-safe palette (Okabe-Ito) and follow the theme."
+)
+
 POLICY_TEXT = {
     "per-range": "a huge folio is used wherever it lies wholly inside the binding and lines up "
     "with the guest frame (the v13 patch, the THP and HugeTLB guest_memfd RFCs).",
@@ -52,29 +57,40 @@ def _section(title: str) -> Static:
     return Static(Text(title, style="bold underline"), classes="help-title")
 
 
-def legend_table(screen: Screen) -> Table | Text:
-    """One row per page size: its colour and glyph on the map, and what it means."""
-    try:
-        from .. import palette
-    except ImportError:  # the palette module is written by the map's author
-        return Text("(colour legend unavailable: gmemtui.tui.palette not found)")
-    return palette_legend(palette, screen)
+def legend_table(screen: Screen, names: tuple[str, ...] | None = None) -> Table:
+    """One row per page size (its colour and glyph on the map, what it means), then mixed and hole."""
+    from .. import palette
+
+    if names is None:
+        platform = getattr(getattr(screen.app, "layout", None), "platform", None)
+        names = platform.names if platform is not None else _default_names()
+    variables = screen.app.theme_variables or screen.app.get_css_variables()
+    styles = palette.styles(variables)
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
+    table.add_column("map", no_wrap=True)
+    table.add_column("page", no_wrap=True, style="bold")
+    table.add_column("meaning", ratio=1)
+    for glyph, label, k in palette.legend(names):
+        sample = Text(glyph * 6, style=styles[min(k, len(styles) - 1)] if k is not None else "")
+        if k is None or label not in names:
+            table.add_row(sample, label.split(":")[0], label.split(": ", 1)[-1] if ":" in label else "")
+            continue
+        if k == 0:
+            meaning = f"base page: the frame is mapped on its own {label} page"
+        else:
+            meaning = f"the frame is part of one {label} page ({label}-aligned, {label} long)"
+        if k == len(names) - 1:
+            meaning += ": the largest size, so no reason is given"
+        else:
+            meaning += f"; the explain panel names the rule that stops {names[k + 1]}"
+        table.add_row(sample, label, meaning)
+    return table
 
 
-def palette_legend(palette: object, screen: Screen) -> Table | Text:
+def _default_names() -> tuple[str, ...]:
     from ...platform import X86_64
 
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    table.add_column("map")
-    table.add_column("size")
-    table.add_column("meaning")
-    meaning = {
-        0: "base page: the frame is mapped on its own",
-    }
-    for k, page in enumerate(X86_64.ladder):
-        text = meaning.get(k, f"the frame is part of one {page.name} page")
-        table.add_row(Text("x"), page.name, text)
-    return table
+    return X86_64.names
 
 
 def rules_table() -> Table:
@@ -154,6 +170,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(INTRO, id="help-intro", classes="help-text")
             yield _section("Colours and glyphs")
             yield Static(legend_table(self), id="help-legend")
+            yield Static(GLYPH_NOTE, classes="help-text")
             yield _section("Why not a larger page? The reason codes, in the order KVM checks them")
             yield Static(rules_table(), id="help-rules")
             yield _section("Policies: which kernel's guest_memfd rule decides private memory")
