@@ -286,18 +286,21 @@ def side_overrides(args: argparse.Namespace, prefix: str) -> Overrides:
     )
 
 
-def _load_side(args: argparse.Namespace, side: str) -> Layout:
+def _load_side(args: argparse.Namespace, side: str) -> tuple[Layout, str]:
+    """One side's layout, and its file name as shown (with the trace state, if one was asked for)."""
     ov = side_overrides(args, f"{side}_")
-    loaded = load(getattr(args, side), ov)
-    return ov.apply(pick_state(loaded, getattr(args, f"{side}_state", None), f"--{side}-state"))
+    path = getattr(args, side)
+    layout, label = pick_state(load(path, ov), getattr(args, f"{side}_state", None), f"--{side}-state")
+    return ov.apply(layout), path + (f" ({label})" if label else "")
 
 
 def main(args: argparse.Namespace) -> int:
-    d = compare(_load_side(args, "old"), _load_side(args, "new"))
+    (old, old_name), (new, new_name) = _load_side(args, "old"), _load_side(args, "new")
+    d = compare(old, new)
     if args.json:
         sys.stdout.write(json.dumps(diff_dict(d, args.old, args.new), indent=2) + "\n")
     elif args.markdown:
-        sys.stdout.write(format_markdown(d, args.old, args.new))
+        sys.stdout.write(format_markdown(d, old_name, new_name))
     else:
-        sys.stdout.write(format_text(d, args.old, args.new, Painter(use_colour())))
+        sys.stdout.write(format_text(d, old_name, new_name, Painter(use_colour())))
     return 1 if args.fail_on_loss and d.any_loss else 0

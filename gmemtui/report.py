@@ -21,16 +21,21 @@ from .units import fmt_size, fmt_size_approx
 BAR_WIDTH = 64
 
 
-def pick_state(loaded: Loaded, state: int | None, option: str = "--state") -> Layout:
-    """The layout to report: the final one, or state N of a trace (``gmemtui: ...`` if out of range)."""
+def pick_state(loaded: Loaded, state: int | None, option: str = "--state") -> tuple[Layout, str | None]:
+    """The layout to report and a label for it: the final one, or state N of a trace.
+
+    Out of range, or ``--state`` on a YAML layout, is ``gmemtui: ...`` (exit 2).
+    """
     if state is None:
-        return loaded.layout
+        return loaded.layout, None
     if loaded.kind != "trace":
         raise InputError(f"{option} {state}: {loaded.path} is a YAML layout, not a trace")
     n = len(loaded.states)
     if not 0 <= state < n:
         raise InputError(f"{option} {state}: {loaded.path} has states 0..{n - 1}")
-    return loaded.states[state].layout
+    st = loaded.states[state]
+    line = getattr(st, "line", 0)
+    return st.layout, f"state {state} of {n - 1}" + (f", after line {line}" if line else ", before any line")
 
 
 def layout_warnings(layout: Layout) -> list[Warning_]:
@@ -221,6 +226,9 @@ def format_markdown(layout: Layout, file: str, state: str | None = None, cov: Co
     if fl:
         out.extend(wrap(fl, first="- "))
     out.append("")
+    if not cov.slots:
+        out.append("No slots.")
+        return "\n".join(out) + "\n"
     rows = []
     for sc in cov.slots:
         s = sc.slot
@@ -259,9 +267,8 @@ def main(args: argparse.Namespace) -> int:
 
     overrides = overrides_from(args)
     loaded = load(args.file, overrides)
-    state = getattr(args, "state", None)
-    layout = overrides.apply(pick_state(loaded, state))
-    label = f"state {state} of {len(loaded.states) - 1}" if state is not None else None
+    layout, label = pick_state(loaded, getattr(args, "state", None))
+    layout = overrides.apply(layout)
     if args.json:
         doc = report_dict(layout, args.file)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
