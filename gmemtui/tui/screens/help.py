@@ -7,6 +7,8 @@ are read from the live bindings when the screen opens, so this page cannot drift
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,7 +18,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from ...model import POLICIES
-from ...rules import RULES
+from ...rules import RULES, Rule, applies
 from ..commands import collect_actions
 
 INTRO = (
@@ -93,16 +95,27 @@ def _default_names() -> tuple[str, ...]:
     return X86_64.names
 
 
+def _frames_checked(rule: Rule) -> str:
+    """Which frames a rule is checked for, in words, from the rules module's own ``applies``."""
+    if rule.applies == "all":
+        return "every frame"
+    if rule.applies == "shared":
+        return "shared frames backed by ua"
+    gmem_only_shared = SimpleNamespace(uses_gmem=lambda private: True)
+    if applies(rule, gmem_only_shared, False):  # type: ignore[arg-type]
+        return "private frames, and shared frames of mmap files"
+    return "private frames"
+
+
 def rules_table() -> Table:
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("reason", no_wrap=True, style="bold")
     table.add_column("what it means", ratio=3)
     table.add_column("kernel", ratio=2, style="dim")
-    applies = {"all": "every frame", "shared": "shared frames", "gmem": "private frames"}
     for rule in RULES:
         plain = Text(rule.plain)
-        plain.append(f"  ({applies.get(rule.applies, rule.applies)})", style="dim")
+        plain.append(f"  ({_frames_checked(rule)})", style="dim")
         table.add_row(str(rule.number), rule.code, plain, rule.source)
     return table
 

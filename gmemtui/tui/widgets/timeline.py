@@ -101,9 +101,10 @@ class Timeline(Widget):
             return "trace: no states"
         state = self.states[self.index]
         last = self.states[self.count - 1]
-        line = getattr(state, "line", None)
-        where = f"line {line}" if line else "start"
-        return f"state {state.index}/{last.index} · {where}: {getattr(state, 'text', '').strip()}"
+        head = f"state {state.index}/{last.index}"
+        if not getattr(state, "line", 0):  # state 0: the empty layout before any line
+            return f"{head} · before the first trace line"
+        return f"{head} · line {state.line}: {state.text.strip()}"
 
     # -- drawing -------------------------------------------------------------------------------------
 
@@ -120,6 +121,8 @@ class Timeline(Widget):
     def _label_strip(self, width: int) -> Strip:
         text = self.label()
         head, sep, rest = text.partition(": ")
+        if not sep:
+            head, rest = text, ""
         base = self.rich_style
         style = self.get_component_rich_style
         segments = [Segment(head + sep, base + style("timeline--label", partial=True)),
