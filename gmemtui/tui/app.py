@@ -1,0 +1,336 @@
+"""The main screen (SPEC §6): map, slot table, summary, explain panel, warnings; live drag editing.
+
+The app holds the state (the shown layout, its coverage, the undo history, the selection) and wires
+the widgets; the edits are pure functions in ``gmemtui.edit``, the history in ``gmemtui.history``.
+Every change goes through ``show``: recompute coverage (closed form, fast) and update every panel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer
+
+from .. import edit
+from ..coverage import Coverage, compute
+from ..history import History
+from ..loader import Loaded
+from ..model import Layout
+from . import palette
+from .widgets.bar import Hovered, LayoutEdited, SlotPicked
+from .widgets.explain_panel import ExplainPanel
+from .widgets.map_view import MapView
+from .widgets.slot_table import SlotTable, row_key
+from .widgets.summary import Summary
+from .widgets.title_bar import TitleBar
+from .widgets.warnings import Warnings, layout_warnings
+
+try:  # the command palette provider (written beside this app); the app works without it
+    from .commands import GmemCommands
+
+    _COMMANDS = App.COMMANDS | {GmemCommands}
+except ImportError:  # pragma: no cover
+    _COMMANDS = App.COMMANDS
+
+
+def B(key: str, action: str, description: str, id: str, show: bool = True, priority: bool = False) -> Binding:
+    return Binding(key, action, description, show=show, id=id, priority=priority)
+
+
+class GmemApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "gmemtui"
+    COMMANDS = _COMMANDS
+    BINDINGS = [
+        B("q", "quit", "Quit", "quit"),
+        B("question_mark,f1", "help", "Help", "help"),
+        B("plus,equals_sign", "zoom(1)", "Zoom in", "zoom_in"),
+        B("minus", "zoom(-1)", "Zoom out", "zoom_out"),
+        B("left", "pan(-1)", "Pan left", "pan_left", show=False),
+        B("right", "pan(1)", "Pan right", "pan_right", show=False),
+        B("home", "view_home", "View start", "view_home", show=False),
+        B("end", "view_end", "View end", "view_end", show=False),
+        B("s", "toggle_scale", "Slot scale", "toggle_scale"),
+        B("tab", "select(1)", "Next slot", "next_slot", show=False, priority=True),
+        B("shift+tab", "select(-1)", "Previous slot", "prev_slot", show=False, priority=True),
+        B("e", "cycle_part", "Edit part (start/end/slot/binding)", "cycle_part", show=False),
+        B("n", "cycle_step", "Nudge step (4K/2M/1G)", "cycle_step", show=False),
+        B("comma", "nudge(-1)", "Nudge down", "nudge_down", show=False),
+        B("full_stop", "nudge(1)", "Nudge up", "nudge_up", show=False),
+        B("p", "cycle_policy", "Policy", "cycle_policy"),
+        B("h", "cycle_host", "Host page", "cycle_host", show=False),
+        B("v", "cycle_private", "Private cap", "cycle_private", show=False),
+        B("g", "cycle_gmem", "Folio size", "cycle_gmem", show=False),
+        B("left_square_bracket", "trace_step(-1)", "Trace back", "trace_back", show=False),
+        B("right_square_bracket", "trace_step(1)", "Trace forward", "trace_forward", show=False),
+        B("u,ctrl+z", "undo", "Undo", "undo"),
+        B("U,ctrl+y", "redo", "Redo", "redo", show=False),
+        B("ctrl+s", "save", "Save", "save"),
+    ]
+    MOUSE_HELP = (
+        ("move over a bar", "explain the frame under the mouse"),
+        ("drag a slot's start or end edge", "resize it (moving the start moves ua and the "
+                                            "guest_memfd offset too)"),
+        ("drag the middle of a slot", "move the whole slot (gpa only)"),
+        ("drag a binding on a file bar", "move the binding in its file (offset only)"),
+        ("hold shift/ctrl/alt while dragging", "snap to 2M instead of 4K (two modifiers: 1G)"),
+        ("wheel over a bar", "zoom in and out around the mouse"),
+        ("click a table row", "select that slot"),
+    )
+
+    def __init__(self, loaded: Loaded, path_opened: bool = True) -> None:
+        super().__init__()
+        self.loaded = loaded
+        self.path_opened = path_opened
+        self.original_text = loaded.text  # what save diffs against (SPEC §3: rewrite changed values only)
+        self.original_layout = loaded.layout
+        self.saved_layout = loaded.layout
+        self.history = History(loaded.layout)
+        self.layout: Layout = loaded.layout
+        self.coverage: Coverage = compute(self.layout)
+        big = max(self.layout.slots, key=lambda s: s.size, default=None)
+        self.selected: tuple[int, int] | None = big.key if big else None
+        self.part = "start"
+        self.level = 0
+        self.focus_at: tuple[int, int] = (big.as_, big.gpa) if big else (0, 0)
+        self.warnings = layout_warnings(self.layout)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return {**super().get_theme_variable_defaults(), **palette.theme_defaults()}
+
+    def compose(self) -> ComposeResult:
+        self.title_bar = TitleBar(id="title")
+        self.map_view = MapView(self.layout, self.coverage, self.selected, id="map")
+        self.table = SlotTable(id="slots")
+        self.summary = Summary(id="summary")
+        self.explain = ExplainPanel(id="explain")
+        self.warnings_view = Warnings(id="warnings")
+        self.timeline = None
+        yield self.title_bar
+        yield self.map_view
+        if self.loaded.kind == "trace" and self.loaded.states:
+            try:
+                from .widgets.timeline import Timeline
+
+                self.timeline = Timeline(self.loaded.states, id="timeline")
+                yield self.timeline
+            except ImportError:  # pragma: no cover
+                pass
+        yield self.table
+        yield self.summary
+        yield self.explain
+        yield self.warnings_view
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.map_view.focus()
+        self.show(self.layout)
+
+    # -- state --------------------------------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        return self.history.present != self.saved_layout
+
+    def show(self, layout: Layout, focus: tuple[int, int] | None = None) -> None:
+        """Make ``layout`` the shown one and update every panel (called on every drag step)."""
+        self.layout = layout
+        self.coverage = compute(layout)
+        self.warnings = layout_warnings(layout)
+        keys = [s.key for s in layout.slots]
+        if self.selected not in keys:
+            self.selected = keys[0] if keys else None
+        if focus is not None:
+            self.focus_at = focus
+        map_view = self.map_view
+        map_view.update(layout, self.coverage, self.selected)
+        colours = tuple(c.hex for c in map_view.page_colours)
+        selected = None
+        if self.selected is not None:
+            selected = row_key(layout.slots[layout.slot_index(self.selected)])
+        self.table.show(self.coverage, self.warnings, selected)
+        self.summary.show(self.coverage, colours)
+        self.explain.show(layout, *self.focus_at)
+        self.warnings_view.show(self.warnings)
+        self.update_title()
+
+    def update_title(self) -> None:
+        step = self.layout.platform.ladder[self.level].name
+        self.title_bar.show(self.layout, self.dirty, self.part, step, self.map_view.describe())
+
+    def commit(self, layout: Layout, focus: tuple[int, int] | None = None) -> None:
+        """One undoable step."""
+        self.history = self.history.push(layout)
+        self.show(self.history.present, focus)
+
+    def _selected_slot_focus(self) -> tuple[int, int] | None:
+        if self.selected is None:
+            return None
+        s = self.layout.slots[self.layout.slot_index(self.selected)]
+        return s.as_, (s.end - self.layout.platform.base.bytes if self.part == "end" else s.gpa)
+
+    # -- messages from the widgets ------------------------------------------------------------------
+
+    def on_layout_edited(self, message: LayoutEdited) -> None:
+        if message.final:
+            self.commit(message.layout, message.focus)
+        else:
+            self.show(message.layout, message.focus)
+
+    def on_hovered(self, message: Hovered) -> None:
+        self.focus_at = (message.as_, message.gpa)
+        self.explain.show(self.layout, message.as_, message.gpa)
+
+    def on_slot_picked(self, message: SlotPicked) -> None:
+        self.selected = message.key
+        self.map_view.update(self.layout, self.coverage, self.selected)
+
+    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
+        self._select_row(message.row_key.value)
+
+    def _select_row(self, key: str | None) -> None:
+        if key is None:
+            return
+        as_, slot = (int(x) for x in key.split(":"))
+        if self.selected != (as_, slot):
+            self.selected = (as_, slot)
+            self.focus_at = self._selected_slot_focus() or self.focus_at
+            self.show(self.layout)
+
+    def on_timeline_changed(self, message: object) -> None:
+        index = getattr(message, "index", None)
+        if index is None or not self.loaded.states:
+            return
+        state = self.loaded.states[index].layout
+        # keep the what-if settings the user chose while stepping through the trace
+        cur = self.layout
+        files = tuple(
+            f if cur.file(f.id) is None else
+            type(f)(f.id, f.size, cur.file(f.id).max_page, cur.file(f.id).mmap, f.line)  # type: ignore[union-attr]
+            for f in state.files
+        )
+        self.commit(state.with_settings(policy=cur.policy, host_max_page=cur.host_max_page,
+                                        private_max_page=cur.private_max_page, files=files))
+
+    # -- actions: view ------------------------------------------------------------------------------
+
+    def action_zoom(self, direction: int) -> None:
+        self.map_view.zoom(direction)
+        self.update_title()
+
+    def action_pan(self, direction: int) -> None:
+        self.map_view.pan(direction)
+        self.update_title()
+
+    def action_view_home(self) -> None:
+        self.map_view.home()
+        self.update_title()
+
+    def action_view_end(self) -> None:
+        self.map_view.end()
+        self.update_title()
+
+    def action_toggle_scale(self) -> None:
+        self.map_view.toggle_scale()
+        self.update_title()
+
+    # -- actions: edits -----------------------------------------------------------------------------
+
+    def action_select(self, direction: int) -> None:
+        slots = sorted(self.layout.slots, key=lambda s: (s.as_, s.gpa))
+        if not slots:
+            return
+        keys = [s.key for s in slots]
+        i = keys.index(self.selected) if self.selected in keys else -direction
+        self.selected = keys[(i + direction) % len(keys)]
+        self.focus_at = self._selected_slot_focus() or self.focus_at
+        self.show(self.layout)
+
+    def action_cycle_part(self) -> None:
+        self.part = edit.PARTS[(edit.PARTS.index(self.part) + 1) % len(edit.PARTS)]
+        self.update_title()
+
+    def action_cycle_step(self) -> None:
+        self.level = (self.level + 1) % len(self.layout.platform.ladder)
+        self.update_title()
+
+    def action_nudge(self, direction: int) -> None:
+        if self.selected is None:
+            return
+        new = edit.nudge(self.history.present, self.selected, self.part, direction, self.level)
+        self.layout = new
+        self.commit(new, self._selected_slot_focus())
+
+    def action_cycle_policy(self) -> None:
+        self.commit(edit.cycle_policy(self.history.present))
+
+    def action_cycle_host(self) -> None:
+        self.commit(edit.cycle_host_max_page(self.history.present))
+
+    def action_cycle_private(self) -> None:
+        self.commit(edit.cycle_private_max_page(self.history.present))
+
+    def action_cycle_gmem(self) -> None:
+        self.commit(edit.cycle_gmem_max_page(self.history.present))
+
+    def action_undo(self) -> None:
+        if not self.history.can_undo:
+            self.notify("nothing to undo")
+            return
+        self.history = self.history.undo()
+        self.show(self.history.present)
+
+    def action_redo(self) -> None:
+        if not self.history.can_redo:
+            self.notify("nothing to redo")
+            return
+        self.history = self.history.redo()
+        self.show(self.history.present)
+
+    def action_trace_step(self, delta: int) -> None:
+        if self.timeline is None:
+            self.notify("no trace loaded: [ and ] step through a trace's states")
+            return
+        self.timeline.step(delta)
+
+    # -- actions: screens ---------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        try:
+            from .screens.help import HelpScreen
+        except ImportError as e:
+            self.notify(f"help screen unavailable: {e}", severity="warning")
+            return
+        self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        if not self.dirty:
+            self.exit()
+            return
+        try:
+            from .screens.confirm import ConfirmScreen
+        except ImportError:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen("Quit and lose your unsaved edits?"), answered)
+
+    def action_save(self) -> None:
+        from .save import save
+
+        save(self)
+
+    def saved(self, text: str, path: str) -> None:
+        """After a successful write: the file on disk is now what later saves diff against."""
+        self.saved_layout = self.history.present
+        if self.loaded.kind == "yaml" and self.path_opened and Path(path) == Path(self.loaded.path):
+            self.original_text = text
+            self.original_layout = self.history.present
+        self.update_title()
+        self.notify(f"saved {path}")

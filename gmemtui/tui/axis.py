@@ -1,0 +1,170 @@
+"""The map's horizontal axis and cell colouring, as pure functions (no Textual).
+
+An axis maps screen columns to address ranges. The linear axis uses a power-of-two number of bytes
+per cell, aligned, so at 2M per cell every cell is exactly one 2M page. The slot scale is piecewise
+linear: every slot gets a readable width and holes a sliver, whatever their sizes.
+
+A cell's page size comes from the coverage runs by bisection: the runs overlapping the cell's range
+are found with ``bisect`` and only those are read, so drawing costs cells + runs, never frames.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Columns ``[x0, x1)`` show addresses ``[g0, g1)`` linearly."""
+
+    x0: int
+    x1: int
+    g0: int
+    g1: int
+
+
+@dataclass(frozen=True)
+class Axis:
+    width: int
+    pieces: tuple[Piece, ...]
+    bpc: int = 0  # bytes per cell of a linear axis (0: piecewise)
+
+    @property
+    def lo(self) -> int:
+        return self.pieces[0].g0
+
+    @property
+    def hi(self) -> int:
+        return self.pieces[-1].g1
+
+    def _piece(self, x: int) -> Piece:
+        i = bisect_right([p.x0 for p in self.pieces], x) - 1
+        return self.pieces[max(0, min(i, len(self.pieces) - 1))]
+
+    def at(self, x: int) -> int:
+        """The address at the left edge of column x (extrapolated outside the axis)."""
+        p = self._piece(x)
+        return p.g0 + (x - p.x0) * (p.g1 - p.g0) // (p.x1 - p.x0)
+
+    def cell(self, x: int) -> tuple[int, int]:
+        """The address range ``[lo, hi)`` that column x shows (may be empty on a stretched piece)."""
+        p = self._piece(x)
+        if x + 1 >= p.x1:
+            return self.at(x), p.g1
+        return self.at(x), self.at(x + 1)
+
+    def x_of(self, g: int) -> int | None:
+        """The column showing address g, or None if it is off the axis."""
+        if not self.lo <= g < self.hi:
+            return None
+        for p in self.pieces:
+            if p.g0 <= g < p.g1:
+                return min(p.x1 - 1, p.x0 + (g - p.g0) * (p.x1 - p.x0) // (p.g1 - p.g0))
+        return None
+
+
+def linear(start: int, bpc: int, width: int) -> Axis:
+    width = max(width, 1)
+    return Axis(width, (Piece(0, width, start, start + bpc * width),), bpc)
+
+
+def fit_bpc(extent: int, width: int, base: int) -> int:
+    """The smallest power-of-two multiple of the base page with ``bpc * width >= extent``."""
+    bpc = base
+    while bpc * max(width, 1) < extent:
+        bpc *= 2
+    return bpc
+
+
+def slot_scale(intervals: Sequence[tuple[int, int]], width: int, min_w: int = 6) -> Axis | None:
+    """A piecewise axis over sorted disjoint ``[g0, g1)`` intervals: each gets ``min_w`` columns plus a
+    share of the rest by size, each gap between them one column. None if they do not fit."""
+    spans: list[tuple[int, int, bool]] = []
+    for g0, g1 in intervals:
+        if spans and g0 > spans[-1][1]:
+            spans.append((spans[-1][1], g0, False))
+        if g1 > g0:
+            spans.append((g0, g1, True))
+    if not spans:
+        return None
+    n = sum(1 for s in spans if s[2])
+    fixed = sum(min_w if s[2] else 1 for s in spans)
+    if fixed > width:
+        min_w = max(1, (width - (len(spans) - n)) // n)
+        fixed = sum(min_w if s[2] else 1 for s in spans)
+        if fixed > width or min_w < 1:
+            return None
+    extra = width - fixed
+    total = sum(g1 - g0 for g0, g1, slot in spans if slot)
+    pieces: list[Piece] = []
+    x, given, acc = 0, 0, 0
+    for g0, g1, slot in spans:
+        w = 1
+        if slot:
+            acc += g1 - g0
+            share = extra * acc // total - given  # cumulative rounding: shares sum to ``extra``
+            given += share
+            w = min_w + share
+        pieces.append(Piece(x, x + w, g0, g1))
+        x += w
+    return Axis(x, tuple(pieces))
+
+
+def ticks(axis: Axis, label_len: int) -> list[tuple[int, int]]:
+    """(column, address) of axis labels that do not overlap: on a linear axis at power-of-two
+    multiples of the cell size; on a piecewise one at the start of each piece."""
+    out: list[tuple[int, int]] = []
+    if axis.bpc:
+        step = axis.bpc
+        while step // axis.bpc < label_len + 1:
+            step *= 2
+        g = -(-axis.lo // step) * step
+        while g < axis.hi:
+            x = axis.x_of(g)
+            if x is not None:
+                out.append((x, g))
+            g += step
+        return out
+    last = -label_len - 1
+    for p in axis.pieces:
+        if p.x0 >= last + 1:
+            out.append((p.x0, p.g0))
+            last = p.x0 + len(hex(p.g0))
+    return out
+
+
+@dataclass(frozen=True)
+class RunIndex:
+    """Sorted disjoint runs ``(start, end, page index)`` of one bar, searchable by address."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    pages: tuple[int, ...]
+
+    @classmethod
+    def of(cls, runs: Sequence[tuple[int, int, int]]) -> RunIndex:
+        runs = sorted(runs)
+        return cls(tuple(r[0] for r in runs), tuple(r[1] for r in runs), tuple(r[2] for r in runs))
+
+    def cell(self, lo: int, hi: int) -> tuple[int | None, bool]:
+        """(smallest page index in ``[lo, hi)`` or None for a hole, whether several sizes meet there)."""
+        i = max(bisect_right(self.starts, lo) - 1, 0)
+        smallest: int | None = None
+        mixed = False
+        while i < len(self.starts) and self.starts[i] < hi:
+            if self.ends[i] > lo:
+                k = self.pages[i]
+                if smallest is not None and k != smallest:
+                    mixed = True
+                smallest = k if smallest is None else min(smallest, k)
+            i += 1
+        return smallest, mixed
+
+    def cells(self, axis: Axis) -> list[tuple[int | None, bool]]:
+        out = []
+        for x in range(axis.width):
+            lo, hi = axis.cell(x)
+            out.append(self.cell(lo, hi) if hi > lo else self.cell(lo, lo + 1))
+        return out

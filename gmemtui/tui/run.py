@@ -1,0 +1,24 @@
+"""``gmemtui [FILE]``: load the layout or trace (or the built-in seed), then run the app. Bad input is
+reported as one line and exit 2 before Textual starts (the terminal is never left in app mode)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..cli import overrides_from
+from ..errors import InputError
+from ..loader import default_layout_path, load
+
+
+def main(args: argparse.Namespace) -> int:
+    path = getattr(args, "file", None)
+    try:
+        loaded = load(path or default_layout_path(), overrides_from(args))
+    except InputError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    from .app import GmemApp
+
+    GmemApp(loaded, path_opened=path is not None).run()
+    return 0

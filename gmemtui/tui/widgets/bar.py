@@ -1,0 +1,244 @@
+"""The base of the map's bars: Line API drawing with cached strips, and mouse dragging.
+
+Following Textualize/toolong's pattern, a bar draws each row in ``render_line`` from data prepared
+once per (map version, width) and caches the resulting ``Strip`` per row; the map bumps its version
+whenever the layout, zoom or palette changes. A drag keeps the axis of its mouse-down (so the
+mapping from columns to addresses cannot shift under the pointer) and posts a new layout on every
+mouse move: the app recomputes coverage and every panel follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from ... import edit
+from ...model import Layout
+from .. import palette
+from ..axis import Axis, RunIndex, ticks
+
+if TYPE_CHECKING:
+    from .map_view import MapView
+
+
+class LayoutEdited(Message):
+    """A drag produced ``layout``; ``final`` on mouse-up (one undo step per drag)."""
+
+    def __init__(self, layout: Layout, final: bool, focus: tuple[int, int] | None) -> None:
+        super().__init__()
+        self.layout = layout
+        self.final = final
+        self.focus = focus  # (as, gpa) of the frame at the dragged edge, for the explain panel
+
+
+class Hovered(Message):
+    """The mouse is over the frame at ``gpa`` of address space ``as_``."""
+
+    def __init__(self, as_: int, gpa: int) -> None:
+        super().__init__()
+        self.as_ = as_
+        self.gpa = gpa
+
+
+class SlotPicked(Message):
+    def __init__(self, key: tuple[int, int]) -> None:
+        super().__init__()
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Drag:
+    key: tuple[int, int]
+    part: str  # edit.PARTS
+    base: Layout  # the layout at mouse-down: every move is computed from it
+    x0: int
+    axis: Axis
+
+
+def modifier_level(event: events.MouseEvent) -> int:
+    """Snap level: 0 = base page; one modifier (shift, ctrl or meta/alt: terminals differ in which
+    they pass through) = the next ladder size; two = the one after."""
+    return sum((bool(event.shift), bool(event.ctrl), bool(event.meta)))
+
+
+def spans(cells: Iterable[tuple[str, Style]]) -> list[Segment]:
+    """Merge neighbouring cells of one style into one segment."""
+    out: list[Segment] = []
+    text, style = "", None
+    for ch, st in cells:
+        if st == style:
+            text += ch
+        else:
+            if text:
+                out.append(Segment(text, style))
+            text, style = ch, st
+    if text:
+        out.append(Segment(text, style))
+    return out
+
+
+def label_row(width: int, labels: Iterable[tuple[int, str, Style]], base: Style) -> Strip:
+    """A row of text labels placed at columns, dropping any that would overlap the previous one."""
+    chars = [" "] * width
+    styles = [base] * width
+    last = -1
+    for x, text, style in labels:
+        if x <= last or x >= width:
+            continue
+        text = text[: width - x]
+        for i, ch in enumerate(text):
+            chars[x + i] = ch
+            styles[x + i] = style
+        last = x + len(text)
+    return Strip(spans(zip(chars, styles, strict=False)), width)
+
+
+class Bar(Widget):
+    """One bar of the map (3 rows). Subclasses say what it shows: intervals, runs, hit test."""
+
+    DEFAULT_CSS = """
+    Bar { height: 3; width: 1fr; }
+    """
+    BAR_ROW = 1
+
+    def __init__(self, map_view: MapView, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.map = map_view
+        self.drag: Drag | None = None
+        self._key: tuple[int, int] | None = None  # (map version, width) of the prepared data
+        self._axis: Axis | None = None
+        self._cells: list[tuple[int | None, bool]] = []
+        self._strips: dict[int, Strip] = {}
+        self.base_style = Style()
+        self.page_styles: tuple[Style, ...] = ()
+        self.dim_style = self.title_style = self.selected_style = Style()
+
+    # -- what the bar shows (subclasses) ------------------------------------------------------------
+
+    def intervals(self) -> list[tuple[int, int]]:
+        raise NotImplementedError
+
+    def runs(self) -> list[tuple[int, int, int]]:
+        raise NotImplementedError
+
+    def draw_row(self, y: int, width: int) -> Strip:
+        raise NotImplementedError
+
+    def hit(self, x: int) -> tuple[tuple[int, int], str] | None:
+        raise NotImplementedError
+
+    def frame_at(self, x: int) -> tuple[int, int] | None:
+        """(as, gpa) of the frame shown at column x, for the explain panel."""
+        raise NotImplementedError
+
+    # -- prepared data ------------------------------------------------------------------------------
+
+    @property
+    def axis(self) -> Axis:
+        self._prepare()
+        assert self._axis is not None
+        return self._axis
+
+    @property
+    def cells(self) -> list[tuple[int | None, bool]]:
+        self._prepare()
+        return self._cells
+
+    def invalidate(self) -> None:
+        self._key = None
+        self.refresh()
+
+    def _prepare(self) -> None:
+        width = max(self.size.width, 1)
+        key = (self.map.version, width)
+        if key == self._key:
+            return
+        self._key = key
+        self._strips = {}
+        self._axis = self.drag.axis if self.drag is not None else self.map.axis_for(self.intervals(), width)
+        self._cells = RunIndex.of(self.runs()).cells(self._axis)
+        base = self.base_style = self.rich_style
+        self.page_styles = tuple(base + Style(color=c.rich_color) for c in self.map.page_colours)
+        self.dim_style = base + Style(dim=True)
+        self.title_style = base + Style(bold=True)
+        self.selected_style = base + Style(color=self.map.accent.rich_color, bold=True)
+
+    def render_line(self, y: int) -> Strip:
+        self._prepare()
+        strip = self._strips.get(y)
+        if strip is None:
+            strip = self._strips[y] = self.draw_row(y, self.size.width)
+        return strip
+
+    def bar_strip(self, width: int) -> Strip:
+        styles = self.page_styles
+        hole = self.base_style
+        cells = ((palette.glyph(k, mixed), hole if k is None else styles[k]) for k, mixed in self.cells)
+        return Strip(spans(cells), width).crop(0, width)
+
+    def tick_strip(self, width: int, style: Style) -> Strip:
+        axis = self.axis
+        width_label = len(hex(max(axis.hi - 1, 0)))
+        return label_row(width, ((x, hex(g), style) for x, g in ticks(axis, width_label)), style)
+
+    # -- mouse --------------------------------------------------------------------------------------
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        if event.button != 1:
+            return
+        hit = self.hit(event.x)
+        if hit is None:
+            return
+        key, part = hit
+        self.post_message(SlotPicked(key))
+        self.drag = Drag(key, part, self.map.current, event.x, self.axis)
+        self.capture_mouse()
+        event.stop()
+
+    def _dragged(self, event: events.MouseEvent) -> tuple[Layout, tuple[int, int] | None]:
+        d = self.drag
+        assert d is not None
+        delta = d.axis.at(event.x) - d.axis.at(d.x0)
+        new = edit.drag(d.base, d.key, d.part, delta, modifier_level(event))
+        s = new.slots[new.slot_index(d.key)]
+        base = new.platform.base.bytes
+        focus = s.end - base if d.part == "end" else s.gpa
+        return new, (s.as_, focus)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self.drag is not None:
+            new, focus = self._dragged(event)
+            if new is not self.map.current:
+                self.post_message(LayoutEdited(new, False, focus))
+            return
+        frame = self.frame_at(event.x)
+        if frame is not None:
+            self.post_message(Hovered(*frame))
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self.drag is None:
+            return
+        new, focus = self._dragged(event)
+        self.drag = None
+        self.release_mouse()
+        self._key = None
+        self.post_message(LayoutEdited(new, True, focus))
+        event.stop()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.map.zoom(+1, anchor=(event.x, self.axis.at(event.x)))
+        event.stop()
+        event.prevent_default()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self.map.zoom(-1, anchor=(event.x, self.axis.at(event.x)))
+        event.stop()
+        event.prevent_default()

@@ -1,0 +1,58 @@
+"""The explain panel: for the frame under the mouse (or at the edited edge / the selected slot),
+its page size and, for each larger size, the first rule that fails with the numbers that decide it
+(``gmemtui.rules.explain_frame``: the same answer as ``gmemtui explain``)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...model import Layout, Slot
+from ...rules import SlotFacts, explain_frame, frame_verdict
+
+
+def slot_at(layout: Layout, as_: int, gpa: int) -> Slot | None:
+    for s in layout.slots:
+        if s.as_ == as_ and s.gpa <= gpa < s.end:
+            return s
+    return None
+
+
+def explain_lines(layout: Layout, as_: int, gpa: int) -> list[tuple[str, str]]:
+    """(text, style) lines; plain data so tests can read them."""
+    gpa -= gpa % layout.platform.base.bytes
+    slot = slot_at(layout, as_, gpa)
+    if slot is None:
+        return [(f"explain {gpa:#x} · AS {as_} · in no slot (a hole)", "bold")]
+    facts = SlotFacts.of(layout, slot)
+    g = gpa >> facts.base_shift
+    k, _ = frame_verdict(facts, g)
+    private = facts.attrs.private_at(slot, g)
+    name = f" {slot.name}" if slot.name else ""
+    head = (f"explain {gpa:#x} · AS {as_} · slot {slot.slot}{name} · frame {g:#x} · "
+            f"{'private' if private else 'shared'} · {facts.page_names[k]}")
+    out = [(head, "bold")]
+    first: dict[str, tuple[str, str] | None] = {}
+    for check in explain_frame(facts, g):
+        if check.page not in first:
+            first[check.page] = None
+        if not check.ok and first[check.page] is None:
+            first[check.page] = (check.rule.code, check.numbers)
+    for page, failed in first.items():
+        if failed is None:
+            out.append((f"  {page:>3} ✓ every rule holds", "green"))
+        else:
+            out.append((f"  {page:>3} ✗ {failed[0]}: {failed[1]}", ""))
+    return out
+
+
+class ExplainPanel(Static):
+    DEFAULT_CSS = "ExplainPanel { height: auto; padding: 0 1; }"
+
+    def show(self, layout: Layout, as_: int, gpa: int) -> None:
+        text = Text()
+        for i, (line, style) in enumerate(explain_lines(layout, as_, gpa)):
+            if i:
+                text.append("\n")
+            text.append(line, style=style)
+        self.update(text)

@@ -1,0 +1,102 @@
+"""The GPA bar of one address space: hex axis, slots coloured by page size, slot labels."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.style import Style
+from textual.strip import Strip
+
+from ...model import Slot
+from .bar import Bar, spans
+
+if TYPE_CHECKING:
+    from .map_view import MapView
+
+
+class GpaBar(Bar):
+    """Row 0: GPA ticks; row 1: the bar; row 2: slot numbers (the selected slot underlined)."""
+
+    def __init__(self, map_view: MapView, as_: int, *, id: str | None = None) -> None:
+        super().__init__(map_view, id=id, classes="gpa-bar")
+        self.as_ = as_
+
+    def slots(self) -> list[Slot]:
+        return sorted((s for s in self.map.current.slots if s.as_ == self.as_), key=lambda s: s.gpa)
+
+    def intervals(self) -> list[tuple[int, int]]:
+        return [(s.gpa, s.end) for s in self.slots()]
+
+    def runs(self) -> list[tuple[int, int, int]]:
+        names = self.map.current.platform.names
+        return [(r.gpa, r.end, names.index(r.page))
+                for sc in self.map.coverage.slots if sc.slot.as_ == self.as_ for r in sc.runs]
+
+    def draw_row(self, y: int, width: int) -> Strip:
+        text = self.base_style
+        if y == 0:
+            return self.tick_strip(width, self.dim_style)
+        if y == self.BAR_ROW:
+            return self.bar_strip(width)
+        if y == 2:
+            return self._label_strip(width, text)
+        return Strip.blank(width, text)
+
+    def _label_strip(self, width: int, text: Style) -> Strip:
+        """Slot numbers at their start columns; the selected slot's extent drawn as a line."""
+        axis = self.axis
+        chars = [" "] * width
+        styles = [text] * width
+        sel_style = self.selected_style
+        last = -1
+        for s in self.slots():
+            x = axis.x_of(s.gpa)
+            if x is None and s.gpa < axis.lo < s.end:
+                x = 0
+            if x is None:
+                continue
+            is_sel = s.key == self.map.selected
+            if is_sel:
+                end_x = axis.x_of(s.end - 1)
+                for i in range(x, width if end_x is None else end_x + 1):
+                    chars[i], styles[i] = "─", sel_style
+            if x <= last and not is_sel:
+                continue
+            label = str(s.slot)[: width - x]
+            for i, ch in enumerate(label):
+                chars[x + i], styles[x + i] = ch, sel_style if is_sel else text
+            last = x + len(label)
+        return Strip(spans(zip(chars, styles, strict=False)), width)
+
+    def hit(self, x: int) -> tuple[tuple[int, int], str] | None:
+        lo, hi = self.axis.cell(x)
+        hi = max(hi, lo + 1)
+        slots = self.slots()
+        for s in slots:
+            if lo <= s.gpa < hi:
+                return s.key, "start"
+        for s in slots:
+            if lo < s.end <= hi:
+                return s.key, "end"
+        for s in slots:
+            if s.gpa < hi and lo < s.end:
+                return s.key, "slot"
+        # a hole cell right beside an edge grabs that edge (edges are easier to catch)
+        nlo, nhi = self.axis.cell(x + 1)
+        for s in slots:
+            if nlo <= s.gpa < max(nhi, nlo + 1):
+                return s.key, "start"
+        if x > 0:
+            plo, phi = self.axis.cell(x - 1)
+            for s in slots:
+                if plo < s.end <= max(phi, plo + 1):
+                    return s.key, "end"
+        return None
+
+    def frame_at(self, x: int) -> tuple[int, int] | None:
+        lo, hi = self.axis.cell(x)
+        for s in self.slots():
+            if s.gpa < max(hi, lo + 1) and lo < s.end:
+                return self.as_, max(lo, s.gpa)
+        return None
+

@@ -1,0 +1,75 @@
+"""The slot table: one row per slot with its coverage; rows update in place cell by cell, so a drag
+repaints only what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.widgets import DataTable
+
+from ...coverage import Coverage
+from ...model import Slot, Warning_, flag_names
+from ...textfmt import pct
+from ...units import fmt_size_approx
+
+
+def row_key(slot: Slot) -> str:
+    return f"{slot.as_}:{slot.slot}"
+
+
+def columns(names: Sequence[str]) -> list[str]:
+    return ["as", "slot", "name", "gpa", "size", "guest_memfd @ offset", *names, "flags"]
+
+
+def row(slot: Slot, counts: dict[str, int], names: Sequence[str], warned: bool) -> tuple[str, ...]:
+    gmem = f"{slot.gmem} @ {slot.offset:#x}" if slot.gmem is not None else "-"
+    flags = " ".join(flag_names(slot.flags)) + (" ⚠" if warned else "")
+    return (str(slot.as_), str(slot.slot), slot.name or "", f"{slot.gpa:#x}", fmt_size_approx(slot.size),
+            gmem, *(pct(counts[n], slot.size) for n in names), flags.strip())
+
+
+def rows(coverage: Coverage, warnings: Sequence[Warning_]) -> list[tuple[str, tuple[str, ...]]]:
+    names = coverage.layout.platform.names
+    warned = {(w.as_, w.slot) for w in warnings if w.slot is not None}
+    return [(row_key(sc.slot), row(sc.slot, sc.bytes, names, (sc.slot.as_, sc.slot.slot) in warned))
+            for sc in coverage.slots]
+
+
+class SlotTable(DataTable):
+    """Not focusable: keys belong to the map; a click on a row selects that slot."""
+
+    can_focus = False
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._names: tuple[str, ...] = ()
+        self._rows: list[tuple[str, tuple[str, ...]]] = []
+
+    def show(self, coverage: Coverage, warnings: Sequence[Warning_], selected: str | None) -> None:
+        names = coverage.layout.platform.names
+        new = rows(coverage, warnings)
+        if names != self._names or [k for k, _ in new] != [k for k, _ in self._rows]:
+            self.clear(columns=names != self._names)
+            if names != self._names:
+                self.add_columns(*columns(names))
+                self._names = names
+            for key, values in new:
+                self.add_row(*values, key=key)
+        else:
+            cols = list(self.columns)
+            for (key, values), (_, old) in zip(new, self._rows, strict=False):
+                for c, (v, o) in enumerate(zip(values, old, strict=False)):
+                    if v != o:
+                        self.update_cell(key, cols[c], v)
+        self._rows = new
+        if selected is not None and selected in self.rows:
+            index = self.get_row_index(selected)
+            if index != self.cursor_row:
+                self.move_cursor(row=index, animate=False)
+
+    def values(self, key: str) -> dict[str, str]:
+        """The shown row of slot ``key`` as column label -> text (for tests and the tmux check)."""
+        for k, v in self._rows:
+            if k == key:
+                return dict(zip(columns(self._names), v, strict=False))
+        raise KeyError(key)

@@ -1,0 +1,38 @@
+"""Coverage totals per page size, with bars: the one-glance answer to 'how much got huge pages'."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...coverage import Coverage
+from ...textfmt import pct
+from ...units import fmt_size_approx
+from .. import palette
+
+BAR = 24
+
+
+def summary_text(coverage: Coverage, colours: tuple[str, ...] = ()) -> Text:
+    names = coverage.layout.platform.names
+    whole = coverage.size
+    text = Text("total ", style="bold")
+    text.append(f"{fmt_size_approx(whole)}  ")
+    for k, name in enumerate(names):
+        n = coverage.total[name]
+        fill = round(BAR * n / whole) if whole else 0
+        if n and not fill:
+            fill = 1
+        style = colours[k] if k < len(colours) else ""
+        text.append(f"{name} ", style="bold")
+        text.append(palette.glyph(k) * fill, style=style)
+        text.append("·" * (BAR - fill), style="dim")
+        text.append(f" {fmt_size_approx(n)} ({pct(n, whole)})   ")
+    return text
+
+
+class Summary(Static):
+    DEFAULT_CSS = "Summary { height: auto; padding: 0 1; }"
+
+    def show(self, coverage: Coverage, colours: tuple[str, ...]) -> None:
+        self.update(summary_text(coverage, colours))

@@ -1,0 +1,38 @@
+"""The layout's warnings (SPEC §3): computed all the same, listed so they are not missed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...model import Layout, Warning_
+
+
+def layout_warnings(layout: Layout) -> list[Warning_]:
+    """``gmemtui.validate.layout_warnings`` where present; the layout's own notes otherwise."""
+    try:
+        from ...validate import layout_warnings as found
+    except ImportError:
+        return list(layout.notes)
+    return found(layout)
+
+
+def warnings_text(warnings: Sequence[Warning_]) -> Text:
+    text = Text()
+    for i, w in enumerate(warnings):
+        if i:
+            text.append("\n")
+        where = f"AS {w.as_} slot {w.slot}: " if w.slot is not None and w.as_ else ""
+        text.append("⚠ ", style="bold yellow")
+        text.append(where + w.message)
+    return text
+
+
+class Warnings(Static):
+    DEFAULT_CSS = "Warnings { height: auto; max-height: 6; padding: 0 1; color: $warning; }"
+
+    def show(self, warnings: Sequence[Warning_]) -> None:
+        self.display = bool(warnings)
+        self.update(warnings_text(warnings))
