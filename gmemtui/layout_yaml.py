@@ -263,6 +263,7 @@ class _Reader:
         return True
 
     def file(self, node: Node) -> GmemFile | None:
+        before = len(self.errors)
         items = _items(node, "guest_memfd file", FILE_KEYS, self.errors)
         p = self.plat
         ok = self.required(items, "id", node, "a guest_memfd file")
@@ -274,17 +275,12 @@ class _Reader:
             items, "max_page", lambda n: as_page(n, "max_page", p), p.page(DEFAULT_FILE_MAX_PAGE).bytes
         )
         mmap = self.get(items, "mmap", lambda n: as_bool(n, "mmap"), False)
-        if (
-            not ok
-            or fid is None
-            or max_page is None
-            or mmap is None
-            or ("size" in items and size is None and not is_null(items["size"]))
-        ):
+        if not ok or len(self.errors) > before:
             return None
         return GmemFile(id=fid, size=size, max_page=max_page, mmap=mmap, line=line_of(node))
 
     def slot(self, node: Node) -> Slot | None:
+        before = len(self.errors)
         items = _items(node, "slot", SLOT_KEYS, self.errors)
         p = self.plat
         ok = all([self.required(items, k, node, "a slot") for k in ("slot", "gpa", "size")])
@@ -316,8 +312,7 @@ class _Reader:
             "guest_memfd": self.get(items, "guest_memfd", lambda n: as_int(n, "guest_memfd"), None),
             "offset": self.get(items, "offset", lambda n: as_aligned(n, "offset", p), 0),
         }
-        failed = [k for k, v in values.items() if v is None and k in items and not is_null(items[k])]
-        if not ok or failed or any(values[k] is _REQUIRED for k in ("slot", "gpa", "size")):
+        if not ok or len(self.errors) > before:
             return None
         gmem = values["guest_memfd"]
         flags = values["flags"]
@@ -355,6 +350,7 @@ class _Reader:
         )
 
     def private(self, node: Node) -> PrivateRange | None:
+        before = len(self.errors)
         items = _items(node, "private range", PRIVATE_KEYS, self.errors)
         p = self.plat
         ok = all([self.required(items, k, node, "a private range") for k in ("gpa", "size")])
@@ -362,7 +358,7 @@ class _Reader:
         size = self.get(
             items, "size", lambda n: as_size(n, "size", p, "a private range must not be empty"), _REQUIRED
         )
-        if not ok or gpa is None or size is None or gpa is _REQUIRED or size is _REQUIRED:
+        if not ok or len(self.errors) > before:
             return None
         problem = range_problem(gpa, size, p)
         if problem:
