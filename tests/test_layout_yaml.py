@@ -130,10 +130,22 @@ def test_size_syntax(text, value):
     assert layout.slots[0].gpa == value
 
 
-@pytest.mark.parametrize("name, value", [("2M", 2 << 20), ("2m", 2 << 20), ("1GiB", 1 << 30), ("4096", 4096),
-                                         ("0x200000", 2 << 20), ('"1G"', 1 << 30), ("4K", 4096)])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("2M", 2 << 20),
+        ("2m", 2 << 20),
+        ("1GiB", 1 << 30),
+        ("4096", 4096),
+        ("0x200000", 2 << 20),
+        ('"1G"', 1 << 30),
+        ("4K", 4096),
+    ],
+)
 def test_page_size_syntax(name, value):
-    layout = load(f"host_max_page: {name}\nprivate_max_page: {name}\nguest_memfd:\n  - id: 1\n    max_page: {name}\n")
+    layout = load(
+        f"host_max_page: {name}\nprivate_max_page: {name}\nguest_memfd:\n  - id: 1\n    max_page: {name}\n"
+    )
     assert layout.host_max_page == layout.private_max_page == layout.files[0].max_page == value
 
 
@@ -199,7 +211,11 @@ SLOT = "slots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x1000\n"
         # unknown keys, with the nearest known one
         ("polcy: per-range\n", 1, "unknown key 'polcy' (did you mean 'policy'?)"),
         (SLOT + "    offest: 0\n", 5, "unknown key 'offest' (did you mean 'offset'?)"),
-        ("guest_memfd:\n  - id: 1\n    max_pages: 2M\n", 3, "unknown key 'max_pages' (did you mean 'max_page'?)"),
+        (
+            "guest_memfd:\n  - id: 1\n    max_pages: 2M\n",
+            3,
+            "unknown key 'max_pages' (did you mean 'max_page'?)",
+        ),
         ("private:\n  - {gpa: 0, sise: 4K}\n", 2, "unknown key 'sise' (did you mean 'size'?)"),
         ("zzz: 1\n", 1, "unknown key 'zzz' (known: name, arch, policy"),
         ("policy: per-range\npolicy: 4k-only\n", 2, "duplicate key 'policy' (first on line 1)"),
@@ -224,7 +240,11 @@ SLOT = "slots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x1000\n"
         ("guest_memfd:\n  - id: 1\n    mmap: yes\n", 3, "mmap: expected true or false, got 'yes'"),
         ("name: {a: 1}\n", 1, "name: expected a string, got a mapping"),
         ("private: {gpa: 0}\n", 1, "private: expected a list, got a mapping"),
-        ("slots:\n  - slot: 0\n    gpa: 0\n    size: 4K\n    flags: [[x]]\n", 5, "flags: expected a flag name"),
+        (
+            "slots:\n  - slot: 0\n    gpa: 0\n    size: 4K\n    flags: [[x]]\n",
+            5,
+            "flags: expected a flag name",
+        ),
         # unknown arch, policy, flag
         ("arch: arm64\n", 1, "unknown arch 'arm64' (known: x86_64)"),
         ("policy: per_range\n", 1, "unknown policy 'per_range' (known: per-range, whole-binding, 4k-only)"),
@@ -235,8 +255,11 @@ SLOT = "slots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x1000\n"
         ("slots:\n  - slot: 0\n    gpa: 0x800\n    size: 4K\n", 3, "gpa 0x800 is not a multiple of 4 KiB"),
         ("slots:\n  - slot: 0\n    gpa: 0\n    size: 5K\n", 4, "size 0x1400 is not a multiple of 4 KiB"),
         (SLOT + "    ua: 0x7f0000000010\n", 5, "ua 0x7f0000000010 is not a multiple of 4 KiB"),
-        ("guest_memfd: [{id: 1}]\n" + SLOT + "    guest_memfd: 1\n    offset: 512\n", 7,
-         "offset 0x200 is not a multiple of 4 KiB"),
+        (
+            "guest_memfd: [{id: 1}]\n" + SLOT + "    guest_memfd: 1\n    offset: 512\n",
+            7,
+            "offset 0x200 is not a multiple of 4 KiB",
+        ),
         ("guest_memfd:\n  - id: 1\n    size: 0x1800\n", 3, "size 0x1800 is not a multiple of 4 KiB"),
         ("private:\n  - {gpa: 0x10, size: 4K}\n", 2, "gpa 0x10 is not a multiple of 4 KiB"),
         # size 0
@@ -251,27 +274,45 @@ SLOT = "slots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x1000\n"
         # slot number, address space, gpa range
         ("slots:\n  - slot: 32764\n    gpa: 0\n    size: 4K\n", 2, "slot 32764 is outside 0..32763"),
         ("slots:\n  - slot: 0\n    as: 2\n    gpa: 0\n    size: 4K\n", 3, "as 2 is not an address space"),
-        ("slots:\n  - slot: 0\n    gpa: 0xfffffffff000\n    size: 0x10000000000000\n", 4,
-         "gpa+size 0x10fffffffff000 is beyond 2^52"),
+        (
+            "slots:\n  - slot: 0\n    gpa: 0xfffffffff000\n    size: 0x10000000000000\n",
+            4,
+            "gpa+size 0x10fffffffff000 is beyond 2^52",
+        ),
         ("private:\n  - {gpa: 0x10000000000000, size: 4K}\n", 2, "gpa+size 0x10000000001000 is beyond 2^52"),
         # duplicates and overlaps
-        (SLOT + "  - slot: 0\n    gpa: 0x1000\n    size: 0x1000\n", 5,
-         "duplicate slot 0 in address space 0 (first on line 2)"),
+        (
+            SLOT + "  - slot: 0\n    gpa: 0x1000\n    size: 0x1000\n",
+            5,
+            "duplicate slot 0 in address space 0 (first on line 2)",
+        ),
         ("guest_memfd:\n  - id: 1\n  - id: 1\n", 3, "duplicate guest_memfd id 1 (first listed on line 2)"),
-        ("slots:\n  - {slot: 0, gpa: 0, size: 8K}\n  - {slot: 1, gpa: 4K, size: 8K}\n", 3,
-         "slot 1 [0x1000, 0x3000) overlaps slot 0 [0x0, 0x2000) in address space 0"),
-        ("slots:\n  - {slot: 1, gpa: 4K, size: 8K}\n  - {slot: 0, gpa: 0, size: 8K}\n", 3,
-         "slot 0 [0x0, 0x2000) overlaps slot 1 [0x1000, 0x3000) in address space 0"),
+        (
+            "slots:\n  - {slot: 0, gpa: 0, size: 8K}\n  - {slot: 1, gpa: 4K, size: 8K}\n",
+            3,
+            "slot 1 [0x1000, 0x3000) overlaps slot 0 [0x0, 0x2000) in address space 0",
+        ),
+        (
+            "slots:\n  - {slot: 1, gpa: 4K, size: 8K}\n  - {slot: 0, gpa: 0, size: 8K}\n",
+            3,
+            "slot 0 [0x0, 0x2000) overlaps slot 1 [0x1000, 0x3000) in address space 0",
+        ),
         # guest_memfd bindings
         (SLOT + "    guest_memfd: 9\n", 2, "slot 0: guest_memfd 9 is not listed under guest_memfd"),
         (SLOT + "    flags: 4\n", 5, "flags has bit 4 (guest_memfd) but the slot has no guest_memfd key"),
         (SLOT + "    flags: 0x5\n", 5, "flags has bit 4 (guest_memfd)"),
         (SLOT + "    offset: 4K\n", 5, "offset without guest_memfd"),
-        ("guest_memfd:\n  - {id: 1, size: 8K}\n" + SLOT + "    guest_memfd: 1\n    offset: 8K\n", 4,
-         "slot 0: binding [0x2000, 0x3000) of guest_memfd 1 ends beyond the file's size 0x2000"),
-        ("guest_memfd: [{id: 1}]\nslots:\n  - {slot: 0, gpa: 0, size: 8K, guest_memfd: 1}\n"
-         "  - {slot: 1, gpa: 1M, size: 8K, guest_memfd: 1, offset: 4K}\n", 4,
-         "slot 1 [0x1000, 0x3000) overlaps slot 0 [0x0, 0x2000) in guest_memfd 1 (offsets)"),
+        (
+            "guest_memfd:\n  - {id: 1, size: 8K}\n" + SLOT + "    guest_memfd: 1\n    offset: 8K\n",
+            4,
+            "slot 0: binding [0x2000, 0x3000) of guest_memfd 1 ends beyond the file's size 0x2000",
+        ),
+        (
+            "guest_memfd: [{id: 1}]\nslots:\n  - {slot: 0, gpa: 0, size: 8K, guest_memfd: 1}\n"
+            "  - {slot: 1, gpa: 1M, size: 8K, guest_memfd: 1, offset: 4K}\n",
+            4,
+            "slot 1 [0x1000, 0x3000) overlaps slot 0 [0x0, 0x2000) in guest_memfd 1 (offsets)",
+        ),
     ],
 )
 def test_errors(text, line, message):
