@@ -140,7 +140,8 @@ class KernelModel:
                 return OK  # flags-only change (LOG_DIRTY) or identical
         for key, s in self.slots.items():
             if key >> 16 == as_id and key != r.slot and r.gpa < s.gpa + s.size and s.gpa < r.gpa + r.size:
-                return Verdict(errno.EEXIST, f"gpa range overlaps slot {key & 0xFFFF} (kvm_check_memslot_overlap)")
+                why = f"gpa range overlaps slot {key & 0xFFFF} (kvm_check_memslot_overlap)"
+                return Verdict(errno.EEXIST, why)
         if gmem:
             info = h.files.get(r.fd)
             if info is None or info.kind == "closed":
@@ -157,15 +158,19 @@ class KernelModel:
             return self._invalid(f"gpa + size beyond 2^{h.max_gpa_bits} (kvm_mmu_max_gfn)")
         return OK
 
+    def record(self, r: Region) -> None:
+        """The kernel accepted ``r``: update the slots as it did."""
+        if r.size == 0:
+            self.slots.pop(r.slot, None)
+            return
+        old = self.slots.get(r.slot)
+        fd = r.fd if r.flags & uapi.KVM_MEM_GUEST_MEMFD else None
+        self.slots[r.slot] = _Slot(r.gpa, r.size, r.ua, r.flags, fd if old is None else old.fd,
+                                   r.offset if old is None else old.offset)
+
     def apply(self, r: Region) -> Verdict:
         """Predict, and if accepted, update the model as the kernel would."""
         v = self.predict(r)
         if v.errno == 0:
-            if r.size == 0:
-                self.slots.pop(r.slot, None)
-            else:
-                old = self.slots.get(r.slot)
-                fd = r.fd if r.flags & uapi.KVM_MEM_GUEST_MEMFD else None
-                self.slots[r.slot] = _Slot(r.gpa, r.size, r.ua, r.flags, fd if old is None else old.fd,
-                                           r.offset if old is None else old.offset)
+            self.record(r)
         return v
