@@ -1,0 +1,26 @@
+"""Fixtures for the TUI tests: the seed layout as the app loads it, and view helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from gmemtui.loader import Loaded, default_layout_path, load
+
+SIZE = (120, 40)  # terminal size for every Pilot test: the GPA bar is 116 columns wide
+
+
+@pytest.fixture
+def seed() -> Loaded:
+    return load(default_layout_path())
+
+
+async def zoom_to(pilot, app, bpc: int) -> None:
+    """Zoom in with the real keys until a cell is at most ``bpc`` bytes, then go to GPA 0."""
+    m = app.map_view
+    for _ in range(40):
+        if m.mode == "linear" and m.bpc <= bpc:
+            break
+        await pilot.press("plus")
+    await pilot.press("home")
+    await pilot.pause()
+    assert m.mode == "linear" and m.bpc == bpc and m.start == 0
