@@ -1,0 +1,137 @@
+"""One drag step of the TUI, timed (issue 5: p99 target 4 ms; a 16 ms frame is the ceiling).
+
+Run: ``.venv/bin/python benchmarks/bench_drag.py [--steps N]``. Not a test: it prints a table for
+the README.
+
+A drag step is what happens on every mouse move while an edge is held: the model edit
+(``gmemtui.edit.drag`` from the layout at mouse-down), the closed-form coverage
+(``coverage.compute``), the app pushing the new layout into every panel (``GmemApp.show``: map,
+slot table, summary, explain, warnings), and the repaint of the bars and the table (their
+``render_lines`` over the whole widget, as the compositor asks after a refresh). It is measured in a
+headless ``GmemApp`` of 140x45 cells, for the seed layout (slot 5's start edge) and for a generated
+512-slot layout (a slot in the middle), sweeping the edge back and forth in 4K steps.
+Rows: ``model`` = edit + compute; ``update`` = ``show`` (which recomputes too); ``bars`` / ``table`` =
+their render; ``step`` = update + bars + table (what a mouse move costs the app); ``screen`` = a
+composite of the whole screen from the widgets' caches (what the compositor adds), for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from textual.geometry import Region  # noqa: E402
+
+from gmemtui import edit  # noqa: E402
+from gmemtui.coverage import compute  # noqa: E402
+from gmemtui.loader import Loaded, load  # noqa: E402
+from gmemtui.model import GmemFile, Layout, Slot  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "layouts" / "qemu-snp-seed.yaml"
+MiB = 1 << 20
+
+
+def layout_512() -> Layout:
+    """512 guest_memfd slots of 30-32 MiB, 64 MiB apart, 8 files of 64 bindings; some ua and offsets
+    off by 4K so every reason of the map shows up (slot-edge, ua-misaligned, offset-misaligned)."""
+    slots = []
+    for i in range(512):
+        gpa = i * 64 * MiB + (0x1000 if i % 5 == 0 else 0)
+        size = 32 * MiB - (i % 4) * 0x1000 - (0x1000 if i % 5 == 0 else 0)
+        slots.append(Slot(slot=i, gpa=gpa, size=size, ua=0x7F0000000000 + gpa + (0x1000 if i % 3 == 0 else 0),
+                          gmem=100 + i // 64, offset=(i % 64) * 64 * MiB + (0x1000 if i % 7 == 0 else 0),
+                          name=f"ram{i}"))
+    files = tuple(GmemFile(id=100 + f, size=64 * 64 * MiB, max_page=2 * MiB) for f in range(8))
+    return Layout(slots=tuple(slots), files=files, name="generated 512 slots")
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def sweep(n: int, step: int) -> list[int]:
+    """Deltas of a drag going out and back: 0, +4K, ..., +n*4K, ..., -n*4K, ... (2 ms of motion each)."""
+    out: list[int] = []
+    k = 0
+    direction = 1
+    while len(out) < n:
+        out.append(k * step)
+        k += direction
+        if abs(k) >= 256:
+            direction = -direction
+    return out
+
+
+async def bench(loaded: Loaded, key: tuple[int, int], steps: int) -> dict[str, list[float]]:
+    from gmemtui.tui.app import GmemApp
+
+    app = GmemApp(loaded, path_opened=True)
+    times: dict[str, list[float]] = {"model": [], "update": [], "bars": [], "table": [], "step": [],
+                                     "screen": []}
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.pause()
+        base = app.layout
+        bars = app.map_view.bars()
+        table = app.table
+        deltas = sweep(steps, base.platform.base.bytes)
+        gc.collect()
+        gc.disable()
+        try:
+            for d in deltas:
+                t0 = time.perf_counter()
+                layout = edit.drag(base, key, "start", d)
+                compute(layout)
+                t1 = time.perf_counter()
+                app.show(layout)
+                t2 = time.perf_counter()
+                for w in bars:
+                    w.render_lines(Region(0, 0, w.size.width, w.size.height))
+                t3 = time.perf_counter()
+                table.render_lines(Region(0, 0, table.size.width, table.size.height))
+                t4 = time.perf_counter()
+                times["model"].append(t1 - t0)
+                times["update"].append(t2 - t1)
+                times["bars"].append(t3 - t2)
+                times["table"].append(t4 - t3)
+                times["step"].append(t4 - t1)
+            for _ in range(min(steps, 100)):
+                t0 = time.perf_counter()
+                app.screen._compositor.render_update(full=True)
+                times["screen"].append(time.perf_counter() - t0)
+        finally:
+            gc.enable()
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=1000)
+    args = ap.parse_args()
+    seed = load(str(SEED))
+    big = layout_512()
+    big_loaded = Loaded(big, "generated-512.yaml", "", "yaml")
+    cases = [("seed (slot 5 start)", seed, (0, 5)), ("512 slots (slot 256 start)", big_loaded, (0, 256))]
+    print(f"drag step, {args.steps} mouse moves per layout, headless GmemApp 140x45, times in ms")
+    print(f"{'layout':28} {'phase':7} {'median':>8} {'p99':>8} {'max':>8}")
+    for title, loaded, key in cases:
+        times = asyncio.run(bench(loaded, key, args.steps))
+        for phase, values in times.items():
+            if not values:
+                continue
+            ms = [v * 1000 for v in values]
+            print(f"{title:28} {phase:7} {statistics.median(ms):8.3f} {pct(ms, 99):8.3f} {max(ms):8.3f}")
+            title = ""
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
