@@ -158,7 +158,7 @@ class GmemApp(App[None]):
 
     def update_title(self) -> None:
         step = self.layout.platform.ladder[self.level].name
-        self.title_bar.show(self.layout, self.dirty, self.part, step, self.map_view.describe())
+        self.title_bar.show(self.layout, self.dirty, self.part, step)
 
     def commit(self, layout: Layout, focus: tuple[int, int] | None = None) -> None:
         """One undoable step."""

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tui.conftest import SIZE, zoom_to
-
 from gmemtui.tui.app import GmemApp
+from tui.conftest import SIZE, zoom_to
 
 SLOT5 = (0, 5)
 K64 = 0x10000
@@ -79,7 +78,8 @@ async def test_drag_a_binding_along_its_file(seed) -> None:
         await pilot.mouse_up(bar, offset=(9, 1))
         await pilot.pause()
         after = slot(app, (0, 3))
-        assert after.offset == 0x80000 and (after.gpa, after.size, after.ua) == (before.gpa, before.size, before.ua)
+        assert after.offset == 0x80000
+        assert (after.gpa, after.size, after.ua) == (before.gpa, before.size, before.ua)
         assert app.table.values("0:3")["guest_memfd @ offset"] == "33 @ 0x80000"
         assert bar.render_line(1).text[:10] == " " * 8 + "░░"
 

@@ -125,7 +125,8 @@ def test_any_edit_keeps_the_layout_valid(layout: Layout, data: st.DataObject) ->
             delta = data.draw(st.integers(-(1 << 33), 1 << 33))
             new = edit.drag(layout, key, part, delta, data.draw(st.integers(0, 2)))
         else:
-            new = edit.nudge(layout, key, part, data.draw(st.sampled_from([-1, 1])), data.draw(st.integers(0, 2)))
+            direction = data.draw(st.sampled_from([-1, 1]))
+            new = edit.nudge(layout, key, part, direction, data.draw(st.integers(0, 2)))
         _valid(new)
         old, cur = slot(layout, key), slot(new, key)
         if part == "binding":

@@ -187,7 +187,11 @@ class Bar(Widget):
     def tick_strip(self, width: int, style: Style) -> Strip:
         axis = self.axis
         width_label = len(hex(max(axis.hi - 1, 0)))
-        return label_row(width, ((x, hex(g), style) for x, g in ticks(axis, width_label)), style)
+        labels = [(x, hex(g), style) for x, g in ticks(axis, width_label) if x + len(hex(g)) <= width]
+        end = hex(axis.hi)
+        if not axis.bpc and width - len(end) > (labels[-1][0] + len(labels[-1][1]) if labels else -1):
+            labels.append((width - len(end), end, style))  # the slot scale's last address, right-aligned
+        return label_row(width, labels, style)
 
     # -- mouse --------------------------------------------------------------------------------------
 

@@ -61,6 +61,7 @@ class MapView(VerticalScroll):
         for as_, files in self._structure:
             box = Vertical(classes="as-box")
             box.border_title = f"AS {as_} · GPA"
+            box.border_subtitle = self.describe()
             with box:
                 yield GpaBar(self, as_, id=f"gpa-{as_}")
                 for fid in files:
@@ -82,6 +83,8 @@ class MapView(VerticalScroll):
 
     def redraw(self) -> None:
         self.version += 1
+        for box in self.query(".as-box"):
+            box.border_subtitle = self.describe()
         for bar in self.bars():
             bar.invalidate()
 
@@ -176,5 +179,5 @@ class MapView(VerticalScroll):
         from ...units import fmt_size
 
         if self.mode == SCALE:
-            return "slot scale"
-        return f"{fmt_size(self.bpc)}/cell from {self.start:#x}"
+            return "slot scale (s: linear)"
+        return f"{fmt_size(self.bpc)} per cell from {self.start:#x} · +/- zoom · ←/→ pan"

@@ -10,7 +10,7 @@ from ...textfmt import pct
 from ...units import fmt_size_approx
 from .. import palette
 
-BAR = 24
+BAR = 12
 
 
 def summary_text(coverage: Coverage, colours: tuple[str, ...] = ()) -> Text:
@@ -27,7 +27,7 @@ def summary_text(coverage: Coverage, colours: tuple[str, ...] = ()) -> Text:
         text.append(f"{name} ", style="bold")
         text.append(palette.glyph(k) * fill, style=style)
         text.append("·" * (BAR - fill), style="dim")
-        text.append(f" {fmt_size_approx(n)} ({pct(n, whole)})   ")
+        text.append(f" {fmt_size_approx(n)} ({pct(n, whole)})  ")
     return text
 
 

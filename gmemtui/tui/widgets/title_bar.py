@@ -2,31 +2,46 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from ...model import Layout
 
 
-def title_parts(layout: Layout, dirty: bool, part: str, step: str, view: str) -> tuple[str, str, str]:
+def title_parts(layout: Layout, dirty: bool, part: str, step: str) -> tuple[str, str, str]:
     plat = layout.platform
-    left = f"gmemtui · {layout.name or 'unnamed layout'}" + (" · modified" if dirty else "")
+    left = f"gmemtui · {layout.name or 'unnamed layout'}"
     middle = (f"{layout.policy} · host {plat.name_of(layout.host_max_page)} · "
-              f"private {plat.name_of(layout.private_max_page)} · {layout.arch} · "
-              f"edit {part} by {step} · {view}")
-    return left, middle, "? help"
+              f"private {plat.name_of(layout.private_max_page)} · {layout.arch} · edit {part} ±{step}")
+    return left, middle, ("● modified · " if dirty else "") + "? help"
 
 
-class TitleBar(Static):
-    DEFAULT_CSS = "TitleBar { height: 1; background: $panel; color: $foreground; }"
+def fit(left: str, middle: str, right: str, width: int) -> str:
+    """One line: the settings and '? help' always whole where they fit; the name gives way first."""
+    room = width - len(middle) - len(right) - 4
+    if room < 12:  # narrow terminal: drop the edit mode from the middle, then the name
+        middle = middle.rsplit(" · edit", 1)[0]
+        room = width - len(middle) - len(right) - 4
+    if room < len(left):
+        left = left[: max(room - 1, 0)] + "…" if room > 1 else ""
+    gap = max(width - len(left) - len(middle) - len(right) - 3, 1)
+    return f" {left}{' ' * gap}{middle}  {right}"[:width]
 
-    def show(self, layout: Layout, dirty: bool, part: str, step: str, view: str) -> None:
-        left, middle, right = title_parts(layout, dirty, part, step, view)
-        grid = Table.grid(expand=True)
-        grid.add_column(justify="left", ratio=2, no_wrap=True, overflow="ellipsis")
-        grid.add_column(justify="center", ratio=3, no_wrap=True, overflow="ellipsis")
-        grid.add_column(justify="right", width=len(right) + 1, no_wrap=True)
-        grid.add_row(Text(" " + left, style="bold"), Text(middle), Text(right + " ", style="bold"))
-        self.plain = " ".join((left, middle, right))
-        self.update(grid)
+
+class TitleBar(Widget):
+    DEFAULT_CSS = "TitleBar { height: 1; background: $panel; color: $foreground; text-style: bold; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.parts = ("gmemtui", "", "? help")
+
+    @property
+    def plain(self) -> str:
+        return " ".join(self.parts)
+
+    def show(self, layout: Layout, dirty: bool, part: str, step: str) -> None:
+        self.parts = title_parts(layout, dirty, part, step)
+        self.refresh()
+
+    def render(self) -> Text:
+        return Text(fit(*self.parts, self.size.width))
