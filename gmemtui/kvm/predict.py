@@ -174,3 +174,12 @@ class KernelModel:
         if v.errno == 0:
             self.record(r)
         return v
+
+
+def create_guest_memfd(size: int, flags: int, supported_flags: int) -> Verdict:
+    """``kvm_gmem_create`` / ``kvm_vm_ioctl_guest_memfd``: unknown flags, size 0 or unaligned -> EINVAL."""
+    if flags & ~supported_flags:
+        return Verdict(errno.EINVAL, f"guest_memfd flags {flags:#x} not in {supported_flags:#x}")
+    if size <= 0 or size % PAGE:
+        return Verdict(errno.EINVAL, "guest_memfd size 0 or not page aligned")
+    return OK

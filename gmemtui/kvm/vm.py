@@ -29,6 +29,9 @@ _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
 
+DEVICE = "/dev/kvm"
+
+
 class KvmUnavailable(Exception):
     """/dev/kvm is absent, not permitted, or lacks what is needed: ``check`` skips with this line."""
 
@@ -72,7 +75,8 @@ def madvise(addr: int, size: int, advice: int) -> int:
 class Kvm:
     """/dev/kvm, opened; ``cap`` asks KVM_CHECK_EXTENSION."""
 
-    def __init__(self, path: str = "/dev/kvm") -> None:
+    def __init__(self, path: str | None = None) -> None:
+        path = path or DEVICE
         if not os.path.exists(path):
             raise KvmUnavailable(f"{path} does not exist (no KVM on this machine)")
         try:
