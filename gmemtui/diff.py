@@ -202,7 +202,7 @@ def verdict_line(d: Diff) -> str:
     if d.any_loss:
         total = sum(d.lost.values())
         return f"LOSS: {fmt_size_approx(total)} mapped in both sides got a smaller page"
-    return "no loss: no frame mapped in both sides got a smaller page"
+    return "No loss: no frame mapped in both sides got a smaller page"
 
 
 def format_text(d: Diff, old_file: str, new_file: str, paint: Painter) -> str:
@@ -245,10 +245,11 @@ def format_markdown(d: Diff, old_file: str, new_file: str) -> str:
     out = ["### gmemtui diff (by GPA, per address space)", ""]
     rows = []
     for label, lay, cov, file in (("old", d.old, d.old_cov, old_file), ("new", d.new, d.new_cov, new_file)):
-        rows.append([label, file, lay.policy, fmt_size_approx(cov.size)]
+        out.extend(wrap(f"{label}: `{file}`", first="- "))
+        rows.append([label, lay.policy, fmt_size_approx(cov.size)]
                     + [fmt_size_approx(cov.total[n]) if cov.total[n] else "-" for n in names])
-    out.extend(md_table(["side", "file", "policy", "size", *names], rows,
-                        right=tuple(range(3, 4 + len(names))), flex=1))
+    out.append("")
+    out.extend(md_table(["side", "policy", "size", *names], rows, right=tuple(range(2, 3 + len(names)))))
     out.append("")
     if d.changes:
         out.append("Changes:")
@@ -268,7 +269,9 @@ def format_markdown(d: Diff, old_file: str, new_file: str) -> str:
         else:
             out.append(f"{label}: none.")
     out.append("")
-    out.extend(wrap(f"Lost: {_bytes(d.lost, names)}. Gained: {_bytes(d.gained, names)}. {verdict_line(d)}."))
+    out.append(f"Lost: {_bytes(d.lost, names)}. Gained: {_bytes(d.gained, names)}.")
+    out.append("")
+    out.extend(wrap(f"**{verdict_line(d)}.**"))
     return "\n".join(out) + "\n"
 
 

@@ -190,7 +190,7 @@ def test_renumbered_slots_show_no_change(tmp_path: Path, capsys: pytest.CaptureF
         assert doc["changes"] == [] and doc["only_old"] == [] and doc["only_new"] == []
         assert not any(doc["lost"].values()) and not any(doc["gained"].values())
     rc, out, _ = cli(capsys, SEED, str(other))
-    assert rc == 0 and "changes: none" in out and "no loss" in out
+    assert rc == 0 and "changes: none" in out and "No loss" in out
 
 
 def test_only_old_and_only_new(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
