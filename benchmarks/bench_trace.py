@@ -1,0 +1,117 @@
+"""Trace parse + replay at scale (issue 4): 1,000,000 ``kvm_set_user_memory`` lines.
+
+Run: ``.venv/bin/python benchmarks/bench_trace.py``. Not a test: it prints figures for the README.
+
+Two traces of 1,000,000 event lines in the QEMU 9.1 log-backend form (``PID@SECONDS:`` prefix):
+
+* ``distinct``: every line different (512 slots in AS 0 created and deleted over and over at
+  moving guest addresses, guest_memfd on every other one) -- the parser's worst case;
+* ``remap``: a q35 boot followed by a guest that keeps remapping a few small regions (a VGA
+  window, a PCI BAR, dirty logging toggled on the RAM slots during a migration) -- what a long real
+  trace looks like, where the same lines come back and the parse cache helps.
+
+Memory of the states is measured with tracemalloc (the change log and checkpoints, excluding the
+input text) and compared with the number of changes; materialising a state far from a checkpoint
+is timed too.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gmemtui.model import Overrides  # noqa: E402
+from gmemtui.trace import load_trace  # noqa: E402
+
+LINES = 1_000_000
+FMT = ("4242@{t:.6f}:kvm_set_user_memory AddrSpace#{a} Slot#{s} flags={f:#x} gpa={g:#x} size={z:#x} "
+       "ua={u:#x} guest_memfd={fd} guest_memfd_offset={o:#x} ret=0\n")
+
+
+def distinct(n: int = LINES) -> str:
+    out = []
+    slots = 512
+    for i in range(n):
+        s = i % slots
+        rnd = i // slots
+        gpa = (s << 32) + ((rnd % 4096) << 12)
+        size = 0 if rnd % 2 else 0x200000
+        gm = s % 2 == 0
+        out.append(FMT.format(t=i * 1e-6, a=0, s=s, f=4 if gm else 0, g=gpa, z=size, u=0x7F0000000000 + gpa,
+                              fd=20 + s if gm else -1, o=(gpa & 0xFFFFFFFF) if gm else 0))
+    return "".join(out)
+
+
+def remap(n: int = LINES) -> str:
+    boot = [
+        (0, 0, 4, 0x0, 0x80000000, 0x7F0000000000, 19, 0x0),
+        (0, 0, 4, 0x0, 0x0, 0x7F0000000000, 19, 0x0),
+        (0, 0, 4, 0x0, 0xC0000, 0x7F0000000000, 19, 0x0),
+        (0, 5, 4, 0x100000, 0x7FF00000, 0x7F0000100000, 19, 0x100000),
+        (0, 6, 4, 0x100000000, 0x80000000, 0x7F0080000000, 19, 0x80000000),
+    ]
+    cycle = [
+        (0, 1, 0, 0xA0000, 0x20000, 0x7F1000000000, -1, 0),  # VGA window mapped ...
+        (0, 1, 0, 0xA0000, 0x0, 0x7F1000000000, -1, 0),  # ... and unmapped
+        (0, 7, 0, 0xFE000000, 0x1000000, 0x7F2000000000, -1, 0),  # PCI BAR mapped ...
+        (0, 7, 0, 0xFE000000, 0x0, 0x7F2000000000, -1, 0),  # ... and unmapped
+        (0, 5, 5, 0x100000, 0x7FF00000, 0x7F0000100000, 19, 0x100000),  # dirty logging on
+        (0, 5, 4, 0x100000, 0x7FF00000, 0x7F0000100000, 19, 0x100000),  # ... and off
+    ]
+    out = [FMT.format(t=i * 1e-6, a=a, s=s, f=f, g=g, z=z, u=u, fd=fd, o=o)
+           for i, (a, s, f, g, z, u, fd, o) in enumerate(boot)]
+    i = len(out)
+    while i < n:
+        for a, s, f, g, z, u, fd, o in cycle:
+            # the log backend's timestamp differs on every line; only the part after the event repeats
+            out.append(FMT.format(t=i * 1e-6, a=a, s=s, f=f, g=g, z=z, u=u, fd=fd, o=o))
+            i += 1
+    return "".join(out[:n])
+
+
+def run(name: str, text: str) -> None:
+    gc.collect()
+    t0 = time.perf_counter()
+    replay = load_trace(text, name + ".trace", Overrides())
+    t1 = time.perf_counter()
+    states = replay.states
+    changes = len(states) - 1
+    print(f"{name:9s} {LINES:,} lines -> {changes:,} changes, {len(replay.layout.slots)} final slots: "
+          f"parse+replay {t1 - t0:.2f} s ({(t1 - t0) / LINES * 1e6:.2f} us/line)")
+    t2 = time.perf_counter()
+    mid = states[changes // 2 + 37].layout
+    t3 = time.perf_counter()
+    print(f"{'':9s} state {changes // 2 + 37:,} ({len(mid.slots)} slots) built in {(t3 - t2) * 1e3:.1f} ms")
+
+    tracemalloc.start()
+    replay = load_trace(text, name + ".trace", Overrides())
+    cur, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"{'':9s} states kept: {cur / 2**20:.1f} MiB = {cur / max(changes, 1):.0f} bytes/change "
+          f"(peak during load {peak / 2**20:.1f} MiB; input text {len(text) / 2**20:.0f} MiB not counted)")
+    del replay
+
+
+def scaling() -> None:
+    """Bytes per change must stay flat as changes grow: memory ~ changes, not lines x slots."""
+    for n in (10_000, 100_000, 400_000):
+        text = distinct(n)
+        tracemalloc.start()
+        replay = load_trace(text, "scale.trace", Overrides())
+        cur, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        changes = len(replay.states) - 1
+        print(f"scaling   {n:>9,} lines {changes:>9,} changes: {cur / 2**20:7.1f} MiB, "
+              f"{cur / changes:.0f} bytes/change")
+        del replay
+
+
+if __name__ == "__main__":
+    for name, make in (("distinct", distinct), ("remap", remap)):
+        run(name, make())
+    scaling()
