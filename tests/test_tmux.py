@@ -1,0 +1,188 @@
+"""The real ``gmemtui`` console script in a real terminal (tmux): what a new user does, end to end.
+
+tmux gives the app a pseudo-terminal of a fixed size; ``send-keys`` types and ``capture-pane`` reads
+the screen as text. Each wait polls the screen with a generous upper bound (the test never asserts
+on time, it only stops waiting). Skipped where tmux is not installed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.tmux,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "layouts" / "qemu-snp-seed.yaml"
+GMEMTUI = Path(sys.executable).parent / "gmemtui"
+WAIT = 30.0  # seconds: an upper bound for text to appear, not a speed requirement
+
+
+class Tmux:
+    """One private tmux server (its own socket) running one command in a 140x45 window."""
+
+    def __init__(self, command: list[str], cwd: Path, size: tuple[int, int] = (140, 45)) -> None:
+        self.socket = f"gmemtui-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "NO_COLOR", "TEXTUAL")}
+        env["TERM"] = "xterm-256color"
+        self.env = env
+        cols, rows = size
+        shell_cmd = " ".join(_quote(c) for c in command)
+        self.tmux("new-session", "-d", "-s", "t", "-x", str(cols), "-y", str(rows), "-c", str(cwd),
+                  shell_cmd, ";", "set-option", "-t", "t", "remain-on-exit", "on")
+        self.pid = int(self.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
+
+    def tmux(self, *args: str) -> str:
+        out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
+                             env=self.env, timeout=30)
+        if out.returncode != 0:
+            raise RuntimeError(f"tmux {' '.join(args)}: {out.stderr.strip()}")
+        return out.stdout
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "t", *keys)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "t")
+
+    def dead(self) -> tuple[bool, int | None]:
+        out = self.tmux("display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}").split()
+        return out[0] == "1", (int(out[1]) if len(out) > 1 and out[1] else None)
+
+    def wait_for(self, predicate: Callable[[str], bool], what: str) -> str:
+        deadline = time.monotonic() + WAIT
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if predicate(text):
+                return text
+            if self.dead()[0]:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"screen never showed {what}; last screen:\n{text}")
+
+    def wait_exit(self) -> int | None:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            dead, status = self.dead()
+            if dead:
+                return status
+            time.sleep(0.05)
+        raise AssertionError(f"gmemtui did not exit; last screen:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+
+
+def _quote(arg: str) -> str:
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.fixture
+def layout_copy(tmp_path: Path) -> Path:
+    path = tmp_path / "seed.yaml"
+    shutil.copyfile(SEED, path)
+    return path
+
+
+@pytest.fixture
+def run_gmemtui(layout_copy: Path) -> Iterator[Callable[..., Tmux]]:
+    sessions: list[Tmux] = []
+
+    def start(*args: str) -> Tmux:
+        t = Tmux([str(GMEMTUI), *args], cwd=layout_copy.parent)
+        sessions.append(t)
+        return t
+
+    yield start
+    for t in sessions:
+        t.close()
+
+
+def _seed_view(text: str) -> bool:
+    return "pc.ram" in text and "slot-edge" in text and "0x100000" in text
+
+
+def _row(text: str, *needles: str) -> str:
+    rows = [ln for ln in text.splitlines() if all(n in ln for n in needles)]
+    assert rows, f"no line with {needles} on the screen:\n{text}"
+    return rows[0]
+
+
+def test_seed_view_policy_key_and_quit(run_gmemtui, layout_copy: Path) -> None:
+    t = run_gmemtui(layout_copy.name)
+    text = t.wait_for(_seed_view, "the seed layout with slot 5's explained 4K head")
+    # slot 5 in the table: 0.05 % of it (the 1 MiB head) is 4K, the rest 2M
+    row5 = _row(text, "pc.ram", "0x100000", "2047M")
+    assert "0.05%" in row5 and "99.95%" in row5
+    # the explain panel says why the head is 4K: the 2M block sticks out of the slot
+    explain = _row(text, "explain", "slot 5")
+    assert "0x100000" in explain
+    assert "2M" in _row(text, "slot-edge")
+    assert "per-range" in text and "whole-binding" not in text
+    # one key: whole-binding, and slot 5 loses every 2M page
+    t.keys("p")
+    text = t.wait_for(lambda s: "whole-binding" in s, "the whole-binding policy")
+    row5 = _row(text, "pc.ram", "0x100000", "2047M")
+    assert "100%" in row5 and "99.95%" not in row5
+    # quitting with an unsaved what-if asks first; y quits
+    t.keys("q")
+    t.wait_for(lambda s: "unsaved" in s, "the quit question")
+    t.keys("y")
+    assert t.wait_exit() == 0
+    assert _process_gone(t.pid)
+
+
+def test_save_after_a_keyboard_nudge_changes_only_the_edited_values(run_gmemtui, layout_copy: Path) -> None:
+    from gmemtui import edit
+    from gmemtui.loader import load
+
+    before = layout_copy.read_text()
+    t = run_gmemtui(layout_copy.name)
+    t.wait_for(_seed_view, "the seed layout")
+    # slot 5 is selected (the largest) and the start edge is the part edited: step 2M, nudge up once
+    t.keys("n")
+    t.keys(".")
+    t.wait_for(lambda s: "0x200000" in s and "modified" in s, "slot 5 starting at 0x200000")
+    t.keys("C-s")
+    deadline = time.monotonic() + WAIT
+    while layout_copy.read_text() == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    t.wait_for(lambda s: "modified" not in s, "the saved state in the title")
+    after = layout_copy.read_text()
+    t.keys("q")  # nothing unsaved: quits without asking
+    assert t.wait_exit() == 0
+
+    expected = edit.nudge(load(str(SEED)).layout, (0, 5), "start", +1, level=1)
+    assert load(str(layout_copy)).layout == expected
+    old_lines, new_lines = before.splitlines(), after.splitlines()
+    assert len(old_lines) == len(new_lines)
+    changed = [(a, b) for a, b in zip(old_lines, new_lines, strict=True) if a != b]
+    assert [a.split(":")[0].strip() for a, _ in changed] == ["gpa", "size", "ua", "offset"]
+    assert [b.split("#")[0].split(":")[1].strip() for _, b in changed] == [
+        "0x200000", "0x7fe00000", "0x7f24afe00000", "0x200000"]
+    # comments survive, on the edited line too
+    assert "# not 2M-aligned" in changed[-1][1]
+    assert [ln for ln in old_lines if ln.lstrip().startswith("#")] == \
+        [ln for ln in new_lines if ln.lstrip().startswith("#")]
+    assert difflib.SequenceMatcher(a=before, b=after).ratio() > 0.95
