@@ -7,11 +7,12 @@ Every change goes through ``show``: recompute coverage (closed form, fast) and u
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer
+from textual.widgets import Footer
 
 from .. import edit
 from ..coverage import Coverage, compute
@@ -184,18 +185,8 @@ class GmemApp(App[None]):
         self.explain.show(self.layout, message.as_, message.gpa)
 
     def on_slot_picked(self, message: SlotPicked) -> None:
-        self.selected = message.key
-        self.map_view.update(self.layout, self.coverage, self.selected)
-
-    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
-        self._select_row(message.row_key.value)
-
-    def _select_row(self, key: str | None) -> None:
-        if key is None:
-            return
-        as_, slot = (int(x) for x in key.split(":"))
-        if self.selected != (as_, slot):
-            self.selected = (as_, slot)
+        if message.key != self.selected:
+            self.selected = message.key
             self.focus_at = self._selected_slot_focus() or self.focus_at
             self.show(self.layout)
 
@@ -206,11 +197,8 @@ class GmemApp(App[None]):
         state = self.loaded.states[index].layout
         # keep the what-if settings the user chose while stepping through the trace
         cur = self.layout
-        files = tuple(
-            f if cur.file(f.id) is None else
-            type(f)(f.id, f.size, cur.file(f.id).max_page, cur.file(f.id).mmap, f.line)  # type: ignore[union-attr]
-            for f in state.files
-        )
+        files = tuple(f if cur.file(f.id) is None else replace(f, max_page=cur.file(f.id).max_page)
+                      for f in state.files)
         self.commit(state.with_settings(policy=cur.policy, host_max_page=cur.host_max_page,
                                         private_max_page=cur.private_max_page, files=files))
 

@@ -36,8 +36,8 @@ def save(app: GmemApp) -> None:
         try:
             text = save_text(app.original_text, app.original_layout, layout)
             atomic_write(app.loaded.path, text)
-        except (InputError, OSError) as e:
-            app.notify(str(e), severity="error")
+        except (InputError, OSError, ValueError) as e:
+            app.notify(f"not saved: {e}", severity="error")
             return
         app.saved(text, app.loaded.path)
         return

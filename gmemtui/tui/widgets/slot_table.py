@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from textual import events
 from textual.widgets import DataTable
 
 from ...coverage import Coverage
 from ...model import Slot, Warning_, flag_names
 from ...textfmt import pct
 from ...units import fmt_size_approx
+from .bar import SlotPicked
 
 
 def row_key(slot: Slot) -> str:
@@ -66,6 +68,13 @@ class SlotTable(DataTable):
             index = self.get_row_index(selected)
             if index != self.cursor_row:
                 self.move_cursor(row=index, animate=False)
+
+    async def _on_click(self, event: events.Click) -> None:
+        await super()._on_click(event)
+        row = event.style.meta.get("row", -1)
+        if 0 <= row < len(self._rows):
+            as_, slot = (int(x) for x in self._rows[row][0].split(":"))
+            self.post_message(SlotPicked((as_, slot)))
 
     def values(self, key: str) -> dict[str, str]:
         """The shown row of slot ``key`` as column label -> text (for tests and the tmux check)."""
