@@ -1,0 +1,170 @@
+"""``check --levels`` against the real kernel: the page sizes KVM installs, per mapping (tracefs
+``kvmmmu:kvm_mmu_set_spte``) and in the VM's stats, equal gmemtui's prediction on teaching-style
+layouts; and random small layouts through ``--kvm --levels`` agree (hypothesis)."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gmemtui.check import check_kvm
+from gmemtui.kvm.apply import apply_layout
+from gmemtui.kvm.flavour import detect
+from gmemtui.kvm.observe import LevelsReport, observe
+from gmemtui.kvm.vm import Kvm
+from gmemtui.model import KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, GmemFile, Layout, Slot
+
+pytestmark = pytest.mark.skipif(not os.access("/dev/kvm", os.R_OK | os.W_OK), reason="no usable /dev/kvm")
+
+K, M, G = 1 << 10, 1 << 20, 1 << 30
+
+
+def run(layout: Layout, limit: int = G) -> LevelsReport:
+    with Kvm() as kvm:
+        flav = detect(kvm)
+        applied = apply_layout(layout, kvm, flav)
+        try:
+            assert all(a.agree for a in applied.answers)
+            return observe(layout, applied, flav, kvm.fd, limit)
+        finally:
+            applied.vm.close()
+
+
+def assert_agrees(rep: LevelsReport) -> None:
+    assert rep.ok, rep.message
+    for lv in rep.slots:
+        assert lv.disagreements == [], lv.disagreements[:5]
+        assert lv.excused == 0, "the host supplied no THP"
+    for name, (lo, hi) in rep.stats_expect.items():
+        assert lo <= rep.stats.get(name, 0) <= hi, (name, rep.stats)
+
+
+def seen(rep: LevelsReport, i: int = 0) -> dict:
+    if not rep.trace:
+        pytest.skip("tracefs kvmmmu:kvm_mmu_set_spte not available")
+    lv = rep.slots[i]
+    assert lv.unseen == 0
+    return {k: v for k, v in lv.seen.items() if v}
+
+
+def one(gpa: int = G, size: int = 8 * M, ua: int | None = None, **kw: object) -> Layout:
+    return Layout(slots=(Slot(0, gpa, size, gpa if ua is None else ua, **kw),))  # type: ignore[arg-type]
+
+
+# (layout, what KVM installs for slot 0 per page size)
+TEACHING = {
+    "aligned THP slot": (one(), {"2M": 8 * M}),
+    "ua off by 4K": (one(ua=G + 4 * K), {"4K": 8 * M}),
+    "unaligned edges": (one(gpa=G + 4 * K), {"4K": 2 * M, "2M": 6 * M}),
+    "log_dirty": (one(flags=KVM_MEM_LOG_DIRTY_PAGES), {"4K": 8 * M}),
+    "readonly (guest reads)": (one(flags=KVM_MEM_READONLY), {"2M": 8 * M}),
+    "host pages 4K": (Layout(slots=one().slots, host_max_page=4 * K), {"4K": 8 * M}),
+    "1 MiB slot": (one(size=M), {"4K": M}),
+    "guest_memfd-only slot (mmap)": (
+        Layout(slots=(Slot(0, G, 8 * M, G, gmem=1),), files=(GmemFile(1, 8 * M, mmap=True),)), {"4K": 8 * M}),
+    "guest_memfd slot, shared through ua": (
+        Layout(slots=(Slot(0, G, 8 * M, G, gmem=1),), files=(GmemFile(1, 8 * M),)), {"2M": 8 * M}),
+}
+
+
+@pytest.mark.parametrize("name", list(TEACHING))
+def test_teaching_layout(name: str) -> None:
+    layout, expected = TEACHING[name]
+    rep = run(layout)
+    assert_agrees(rep)
+    assert rep.full
+    assert seen(rep) == expected
+    assert rep.slots[0].predicted == expected
+
+
+def test_private_memory_is_named() -> None:
+    layout, _ = TEACHING["guest_memfd slot, shared through ua"]
+    rep = run(layout)
+    assert any("KVM_CAP_MEMORY_ATTRIBUTES" in n for n in rep.notes)
+
+
+def test_1g_is_named_and_checked_as_2m() -> None:
+    """A 1G-capable slot: the guest cannot map 1G, so it is named and checked as 2M (bounded memory)."""
+    layout = Layout(slots=(Slot(0, G, G, G),), host_max_page=G)
+    rep = run(layout, limit=16 * M)
+    assert_agrees(rep)
+    assert not rep.full
+    assert any("sizes above 2M" in n for n in rep.notes)
+    assert rep.slots[0].touched <= 16 * M
+    assert set(seen(rep)) == {"2M"}
+
+
+def test_bounded_touches_decide_every_run() -> None:
+    """64 MiB with unaligned edges under a 16 MiB limit: both ends of every run are touched."""
+    layout = one(gpa=G + 4 * K, size=64 * M)
+    rep = run(layout, limit=16 * M)
+    assert_agrees(rep)
+    assert not rep.full
+    # head + tail at 4K; two guest pages at each end of the 2M run
+    assert seen(rep) == {"4K": 2 * M, "2M": 4 * 2 * M}
+
+
+def test_several_slots_in_one_vm() -> None:
+    dirty = Slot(2, 16 * M, 4 * M, 16 * M + 4 * K, flags=KVM_MEM_LOG_DIRTY_PAGES)
+    layout = Layout(slots=(Slot(0, 0, 640 * K, 0), Slot(1, M, 7 * M, M), dirty))
+    rep = run(layout)
+    assert_agrees(rep)
+    assert seen(rep, 0) == {"4K": 640 * K}
+    assert seen(rep, 1) == {"4K": M, "2M": 6 * M}
+    assert seen(rep, 2) == {"4K": 4 * M}
+
+
+def _maps_and_fds() -> tuple[int, int, str]:
+    with open("/proc/self/maps") as f:
+        maps = len(f.readlines())
+    with open("/proc/self/mounts") as f:
+        mounts = "".join(line for line in f if "tracefs" in line)
+    return maps, len(os.listdir("/proc/self/fd")), mounts
+
+
+def test_leaves_nothing_behind() -> None:
+    before = _maps_and_fds()
+    out = io.StringIO()
+    layout, _ = TEACHING["unaligned edges"]
+    assert check_kvm(layout, levels=True, out=out) == 0
+    assert _maps_and_fds() == before
+    assert not any(n.startswith("gmemtui-") for n in os.listdir("/tmp") if n.startswith("gmemtui-tracefs"))
+
+
+# --- hypothesis: random small layouts (<= 64 MiB), valid or not, through --kvm --levels ---
+
+@st.composite
+def small_layouts(draw: st.DrawFn) -> Layout:
+    n = draw(st.integers(1, 4))
+    slots = []
+    total = 0
+    mmap = draw(st.booleans())
+    fsize = draw(st.sampled_from([8 * M, 16 * M, 32 * M]))
+    for i in range(n):
+        size = draw(st.sampled_from([4 * K, 64 * K, M, 2 * M, 4 * M + 4 * K, 8 * M, 16 * M]))
+        if total + size > 64 * M:
+            break
+        total += size
+        gpa = draw(st.integers(0, 64)) * M + draw(st.sampled_from([0, 0, 4 * K, 512 * K]))
+        ua = gpa + draw(st.sampled_from([0, 0, 4 * K, M, 2 * M, G]))
+        flags = draw(st.sampled_from([0, 0, 0, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY]))
+        gmem = draw(st.sampled_from([None, None, 1]))
+        offset = draw(st.integers(0, 16)) * M + draw(st.sampled_from([0, 4 * K])) if gmem else 0
+        sid = draw(st.sampled_from([i, i, 0, 32763]))
+        slots.append(Slot(sid, gpa, size, ua, flags=flags, gmem=gmem, offset=offset))
+    host = draw(st.sampled_from([2 * M, 2 * M, 4 * K]))
+    files = (GmemFile(1, fsize, mmap=mmap),) if any(s.gmem for s in slots) else ()
+    return Layout(slots=tuple(slots), files=files, host_max_page=host)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_layouts())
+def test_random_small_layouts_agree(layout: Layout) -> None:
+    out = io.StringIO()
+    rc = check_kvm(layout, levels=True, limit=64 * M, out=out)
+    assert rc == 0, out.getvalue()
+    assert "disagree" not in out.getvalue().lower().replace("0 disagreement", "")
