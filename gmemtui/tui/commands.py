@@ -57,7 +57,9 @@ def _bindings_of(node: DOMNode) -> Iterator[Binding]:
     inherited = _textual_bindings(node)
     for bindings in node._bindings.key_to_bindings.values():
         for binding in bindings:
-            if (binding.key, binding.action) not in inherited:
+            if binding.action == "command_palette":  # added by App.__init__, named "palette"
+                yield replace(binding, description=TEXTUAL_KEPT[binding.action])
+            elif (binding.key, binding.action) not in inherited:
                 yield binding
             elif binding.action in TEXTUAL_KEPT:
                 yield replace(binding, description=TEXTUAL_KEPT[binding.action])
