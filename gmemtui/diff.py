@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .coverage import Coverage, compute
 from .errors import InputError
@@ -22,9 +23,8 @@ from .textfmt import Painter, md_table, pct, use_colour, wrap
 from .units import fmt_size_approx
 
 
-@dataclass(frozen=True)
-class Piece:
-    """A run of one side with its address space, slot and ladder index (for the sweep)."""
+class Piece(NamedTuple):
+    """A run of one side with its slot and ladder index (for the sweep; a tuple, as there are many)."""
 
     gpa: int
     end: int
@@ -84,7 +84,8 @@ def _pieces(cov: Coverage) -> dict[int, list[Piece]]:
     out: dict[int, list[Piece]] = {}
     for sc in cov.slots:  # sorted by (as, gpa)
         lst = out.setdefault(sc.slot.as_, [])
-        lst.extend(Piece(r.gpa, r.end, index[r.page], r.reason, sc.slot.slot) for r in sc.runs)
+        sid = sc.slot.slot
+        lst.extend([Piece(r.gpa, r.gpa + r.size, index[r.page], r.reason, sid) for r in sc.runs])
     return out
 
 

@@ -137,7 +137,7 @@ def truncate(text: str, width: int) -> str:
 
 
 def md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    return text.replace("|", "\\|") if "|" in text else text
 
 
 def md_table(
