@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import TextIO
 
+from .errors import InputError
 from .loader import load
 from .model import Layout, flag_names
 from .units import fmt_size
@@ -27,6 +28,8 @@ def main(args: argparse.Namespace) -> int:
     from . import cli
     from .validate import layout_warnings
 
+    if getattr(args, "levels", False) and not getattr(args, "kvm", False):
+        raise InputError("check: --levels needs --kvm")
     loaded = load(args.file, cli.overrides_from(args))
     layout = loaded.layout
     out = sys.stdout
@@ -35,9 +38,6 @@ def main(args: argparse.Namespace) -> int:
         print(_warning_line(args.file, w), file=out)
     print(f"{args.file}: OK ({len(layout.slots)} slots, {len(warnings)} warnings)", file=out)
     if not getattr(args, "kvm", False):
-        if getattr(args, "levels", False):
-            print("gmemtui: --levels needs --kvm", file=sys.stderr)
-            return 2
         return 0
     return check_kvm(layout, levels=bool(getattr(args, "levels", False)),
                      limit=int(getattr(args, "memory_limit", 1 << 30)), out=out)

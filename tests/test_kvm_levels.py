@@ -118,21 +118,36 @@ def test_several_slots_in_one_vm() -> None:
     assert seen(rep, 2) == {"4K": 4 * M}
 
 
-def _maps_and_fds() -> tuple[int, int, str]:
+def _maps_and_fds() -> tuple[int, int]:
     with open("/proc/self/maps") as f:
         maps = len(f.readlines())
-    with open("/proc/self/mounts") as f:
-        mounts = "".join(line for line in f if "tracefs" in line)
-    return maps, len(os.listdir("/proc/self/fd")), mounts
+    return maps, len(os.listdir("/proc/self/fd"))
 
 
-def test_leaves_nothing_behind() -> None:
+def test_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fd, mapping, tracing instance or tracefs mount of this run survives it."""
+    from gmemtui.kvm import levels
+    from gmemtui.kvm import observe as obs
+
+    made: list[tuple[str | None, str | None]] = []
+
+    class Recording(levels.SpteTrace):
+        def __init__(self, frames: int) -> None:
+            super().__init__(frames)
+            made.append((self.instance, self._mounted))
+
+    monkeypatch.setattr(obs, "SpteTrace", Recording)
     before = _maps_and_fds()
-    out = io.StringIO()
     layout, _ = TEACHING["unaligned edges"]
-    assert check_kvm(layout, levels=True, out=out) == 0
+    assert check_kvm(layout, levels=True, out=io.StringIO()) == 0
     assert _maps_and_fds() == before
-    assert not any(n.startswith("gmemtui-") for n in os.listdir("/tmp") if n.startswith("gmemtui-tracefs"))
+    assert len(made) == 1
+    instance, mounted = made[0]
+    assert instance and not os.path.exists(instance)
+    if mounted:
+        with open("/proc/self/mounts") as f:
+            assert mounted not in f.read()
+        assert not os.path.exists(mounted)
 
 
 # --- hypothesis: random small layouts (<= 64 MiB), valid or not, through --kvm --levels ---

@@ -45,6 +45,7 @@ PTE_P, PTE_RW, PTE_US, PTE_A, PTE_D, PTE_PS = 0x1, 0x2, 0x4, 0x20, 0x40, 0x80
 TABLE_FLAGS = PTE_P | PTE_RW | PTE_US | PTE_A
 LEAF_FLAGS = TABLE_FLAGS | PTE_D | PTE_PS
 WINDOW_VA = 1 << 39  # PML4 entry 1: the packed touch window (the code slot is below 2^39)
+MAX_BLOCKS = 512 * 512  # one PDPT of PDs
 PAGE = 4096
 
 

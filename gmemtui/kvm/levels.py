@@ -3,8 +3,9 @@ whether the host supplied a huge page behind an address (pagemap + kpageflags).
 
 The trace uses a tracing *instance* of its own (``instances/gmemtui-PID``): its ring buffer, event
 enables and pid filter are private, so no global tracing setting is touched, and removing the
-instance (rmdir) undoes everything. tracefs is mounted on a temporary directory only when it is not
-mounted anywhere, and unmounted after.
+instance (rmdir) undoes everything. tracefs is mounted on a temporary directory of this process
+only when it is not mounted elsewhere (another gmemtui's temporary mount does not count: it may
+vanish), and unmounted after (detached if something still holds it).
 """
 
 from __future__ import annotations
@@ -36,12 +37,17 @@ class TraceUnavailable(Exception):
     pass
 
 
+MOUNT_PREFIX = "gmemtui-tracefs-"
+MNT_DETACH = 2
+
+
 def _tracefs_mount() -> str | None:
+    """Where tracefs is mounted, not counting another gmemtui's temporary mount (it may vanish)."""
     try:
         with open("/proc/self/mounts") as f:
             for line in f:
                 parts = line.split()
-                if len(parts) > 2 and parts[2] == "tracefs":
+                if len(parts) > 2 and parts[2] == "tracefs" and MOUNT_PREFIX not in parts[1]:
                     return parts[1]
     except OSError:
         pass
@@ -57,7 +63,7 @@ class SpteTrace:
         root = _tracefs_mount()
         try:
             if root is None:
-                root = tempfile.mkdtemp(prefix="gmemtui-tracefs-")
+                root = tempfile.mkdtemp(prefix=MOUNT_PREFIX)
                 if _libc.mount(b"nodev", root.encode(), b"tracefs", 0, None) != 0:
                     err = ctypes.get_errno()
                     os.rmdir(root)
@@ -112,7 +118,8 @@ class SpteTrace:
                 pass
             self.instance = None
         if self._mounted is not None:
-            _libc.umount2(self._mounted.encode(), 0)
+            if _libc.umount2(self._mounted.encode(), 0) != 0:
+                _libc.umount2(self._mounted.encode(), MNT_DETACH)  # busy: detach now, freed when unused
             try:
                 os.rmdir(self._mounted)
             except OSError:

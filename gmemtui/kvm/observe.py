@@ -154,6 +154,7 @@ def observe(layout: Layout, applied: Applied, flav: Flavour, kvm_fd: int, limit:
     cpuid = guest.supported_cpuid(kvm_fd)
     phys_bits = guest.guest_phys_bits(cpuid)
     by_key = {sc.slot.key: sc for sc in cov.slots}
+    limit = min(limit, guest.MAX_BLOCKS * block // 4)  # the guest's window holds MAX_BLOCKS pages
     ranges, rep.full = _touch_ranges(by_key, block, limit)
     if not rep.full:
         rep.notes.append(f"layout larger than --memory-limit {fmt_size(limit)}: touched only the guest pages "
@@ -164,7 +165,7 @@ def observe(layout: Layout, applied: Applied, flav: Flavour, kvm_fd: int, limit:
         ranges[k] = [(lo, min(hi, top)) for lo, hi in ranges[k] if lo < top]
     if far:
         ids = ", ".join(str(k[1]) for k in far)
-        rep.notes.append(f"slots {ids}: memory at or above the guest's MAXPHYADDR (2^{phys_bits}) "
+        rep.notes.append(f"slot{'s' if len(far) > 1 else ''} {ids}: memory at or above the guest's MAXPHYADDR (2^{phys_bits}) "
                          "cannot be touched")
     touches: list[guest.Touch] = []
     for k, rs in ranges.items():
