@@ -377,3 +377,99 @@ async def test_help_legend_shows_each_page_size_with_its_glyph_and_colour() -> N
         colours = [s.style.color for s in samples[:3]]
         assert len(set(colours)) == 3 and None not in colours
         assert any(str(s)[0] == palette.MIXED for s in samples)  # the mixed-cell glyph is explained
+
+
+# -- inside GmemApp ---------------------------------------------------------------------------------
+
+SEED_TRACE = """\
+> kvm_set_user_memory AddrSpace#0 Slot#0 flags=0x4 gpa=0x0 size=0x80000000 ua=0x7f24afc00000 ret=0 restricted_fd=19 restricted_offset=0x0
+> kvm_set_user_memory AddrSpace#0 Slot#0 flags=0x0 gpa=0x0 size=0x0 ua=0x7f24afc00000 ret=0 restricted_fd=19 restricted_offset=0x0
+> kvm_set_user_memory AddrSpace#0 Slot#0 flags=0x4 gpa=0x0 size=0xc0000 ua=0x7f24afc00000 ret=0 restricted_fd=19 restricted_offset=0x0
+> kvm_set_user_memory AddrSpace#0 Slot#3 flags=0x6 gpa=0xc0000 size=0x20000 ua=0x7f2575000000 ret=0 restricted_fd=33 restricted_offset=0x0
+> kvm_set_user_memory AddrSpace#0 Slot#4 flags=0x6 gpa=0xe0000 size=0x20000 ua=0x7f2575400000 ret=0 restricted_fd=31 restricted_offset=0x0
+> kvm_set_user_memory AddrSpace#0 Slot#5 flags=0x4 gpa=0x100000 size=0x7ff00000 ua=0x7f24afd00000 ret=0 restricted_fd=19 restricted_offset=0x100000
+"""  # noqa: E501 -- the seed thread's trace, verbatim as quoted in the mail
+
+
+def _gmem_app():
+    from gmemtui.loader import default_layout_path, load
+    from gmemtui.tui.app import GmemApp
+
+    return GmemApp(load(default_layout_path()), path_opened=False)
+
+
+def _described(app) -> set[str]:
+    """The descriptions of the app's own bindings (Textual's scrolling/focus ones are not actions)."""
+    return {b.description for b in type(app).BINDINGS if b.description}
+
+
+async def test_gmem_app_help_and_palette_list_every_action() -> None:
+    app = _gmem_app()
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.pause()
+        wanted = _described(app) | {"Command palette (all actions)"}
+        assert {"Policy", "Undo", "Redo", "Save", "Zoom in", "Nudge up", "Trace forward"} <= wanted
+        titles = {h.text for h in await _hits(GmemCommands(app.screen), None)}
+        assert wanted <= titles
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = _help_text(app)
+        for description in wanted:
+            assert description in text
+        for gesture, _ in app.MOUSE_HELP:  # the app's own mouse list, not the fallback
+            assert gesture in text
+
+
+async def test_gmem_app_palette_switches_policy() -> None:
+    app = _gmem_app()
+    async with app.run_test(size=(140, 45)) as pilot:
+        assert app.layout.policy == "per-range"
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"policy")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.layout.policy == "whole-binding"
+        assert app.coverage.slot((0, 5)).bytes["2M"] == 0
+
+
+def test_docs_key_table_lists_every_binding() -> None:
+    """docs/tui.md's table is generated (docs/screenshots.py); it must not fall behind the app."""
+    from pathlib import Path
+
+    from gmemtui.tui.app import GmemApp
+
+    doc = (Path(__file__).resolve().parent.parent.parent / "docs" / "tui.md").read_text()
+    table = doc.split("<!-- keys:begin -->")[1].split("<!-- keys:end -->")[0]
+    for binding in GmemApp.BINDINGS:
+        assert f"| {binding.description} |" in table, binding
+    for gesture, effect in GmemApp.MOUSE_HELP:
+        assert f"| {gesture} | {effect} |" in table
+
+
+async def test_gmem_app_timeline_click_and_keys_swap_the_layout(tmp_path) -> None:
+    from gmemtui.loader import load
+    from gmemtui.tui.app import GmemApp
+
+    path = tmp_path / "seed.trace"
+    path.write_text(SEED_TRACE)
+    app = GmemApp(load(str(path)), path_opened=True)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.pause()
+        tl = app.query_one("#timeline", Timeline)
+        last = len(tl.states) - 1
+        assert tl.index == last and "Slot#5" in tl.label()
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert tl.index == last - 1 and "Slot#4" in tl.label()
+        assert [s.slot for s in app.layout.slots] == [0, 3, 4]
+        # a click on the left end of the bar: state 0, the empty layout before the first line
+        await pilot.click("#timeline", offset=(tl.styles.padding.left, 1))
+        await pilot.pause()
+        assert tl.index == 0 and app.layout.slots == ()
+        assert tl.label().startswith("state 0/")
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert [(s.slot, s.size) for s in app.layout.slots] == [(0, 0x80000000)]
