@@ -48,7 +48,7 @@ def test_console_blocks_parse() -> None:
 @pytest.mark.skipif(not DOC.exists(), reason="docs/reviewing.md merged elsewhere")
 def test_reviewing_doc_output_is_real() -> None:
     runs = console_runs(DOC.read_text())
-    assert len(runs) >= 4
+    assert len(runs) >= 5
     env = dict(os.environ, NO_COLOR="1")
     for cmd, want, rc in runs:
         argv = shlex.split(cmd)
