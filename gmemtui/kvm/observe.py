@@ -164,9 +164,8 @@ def observe(layout: Layout, applied: Applied, flav: Flavour, kvm_fd: int, limit:
     for k in far:
         ranges[k] = [(lo, min(hi, top)) for lo, hi in ranges[k] if lo < top]
     if far:
-        ids = ", ".join(str(k[1]) for k in far)
-        rep.notes.append(f"slot{'s' if len(far) > 1 else ''} {ids}: memory at or above the guest's MAXPHYADDR (2^{phys_bits}) "
-                         "cannot be touched")
+        ids = ("slots " if len(far) > 1 else "slot ") + ", ".join(str(k[1]) for k in far)
+        rep.notes.append(f"{ids}: memory at or above the guest MAXPHYADDR (2^{phys_bits}) cannot be touched")
     touches: list[guest.Touch] = []
     for k, rs in ranges.items():
         s = by_key[k].slot
