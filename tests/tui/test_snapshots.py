@@ -53,8 +53,6 @@ def test_help_screen(snap_compare) -> None:
 
 def test_trace_intermediate_state(snap_compare) -> None:
     """The seed trace three states back from the end: slot 0 shrunk to 0xc0000, slots 3-5 not made yet."""
-    if not (ROOT / "layouts" / "qemu-snp-seed.trace").exists():
-        pytest.skip("layouts/qemu-snp-seed.trace (issue 4) is not in this checkout yet")
     app = app_for("layouts/qemu-snp-seed.trace")
     assert app.loaded.kind == "trace"
     assert snap_compare(app, terminal_size=SIZE, press=["left_square_bracket"] * 3)
