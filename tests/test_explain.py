@@ -192,3 +192,18 @@ def test_hole_between_model_slots() -> None:
     doc = explain_dict(layout, 0, 4 * M)
     assert doc["slot"] is None and doc["below"]["slot"] == 1 and doc["above"]["slot"] == 2
     assert doc["above"]["guest_memfd"] == 5 and doc["in_other_as"] == []
+
+
+def test_smm_address_space_of_a_real_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    path = ROOT / "layouts" / "i440fx-smm.trace"
+    if not path.exists():
+        pytest.skip("no SMM trace")
+    layout = load(str(path)).layout
+    smm = [s for s in layout.slots if s.as_ == 1]
+    assert smm, "the i440fx trace has address space 1 (SMM) slots"
+    s = smm[0]
+    doc = explain_json(capsys, str(path), hex(s.gpa), "--as", "1")
+    assert (doc["as"], doc["slot"]["slot"], doc["slot"]["as"]) == (1, s.slot, 1)
+    run = next(r for sc in report_dict(layout)["slots"] if (sc["as"], sc["slot"]) == (1, s.slot)
+               for r in sc["runs"] if r["gpa"] <= s.gpa < r["gpa"] + r["size"])
+    assert (doc["page"], doc["reason"]) == (run["page"], run["reason"])

@@ -147,7 +147,10 @@ def test_text_report_coloured_when_painter_on() -> None:
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
 
 
-@pytest.mark.parametrize("path", sorted(str(p) for p in (ROOT / "layouts").glob("*.yaml")))
+SHIPPED = sorted(str(p) for p in (ROOT / "layouts").iterdir() if p.suffix in (".yaml", ".trace"))
+
+
+@pytest.mark.parametrize("path", SHIPPED)
 def test_markdown_fits_80_columns_no_colour(path: str, capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = run_cli(capsys, "report", path, "--markdown")
     assert rc == 0
