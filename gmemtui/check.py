@@ -50,7 +50,7 @@ def _slot_label(s: object) -> str:
 
 def check_kvm(layout: Layout, levels: bool = False, limit: int = 1 << 30, out: TextIO | None = None) -> int:
     """Apply the layout on /dev/kvm; 0 = kernel and gmemtui agree (or skipped), 1 = they disagree."""
-    from .kvm.apply import apply_layout, needed_capability
+    from .kvm.apply import apply_layout, metadata_problem, needed_capability
     from .kvm.flavour import detect
     from .kvm.vm import Kvm, KvmUnavailable
 
@@ -65,6 +65,10 @@ def check_kvm(layout: Layout, levels: bool = False, limit: int = 1 << 30, out: T
         missing = needed_capability(layout, flav)
         if missing:
             print(f"check --kvm: skipped: this KVM lacks {missing}", file=out)
+            return 0
+        too_big = metadata_problem(layout, flav)
+        if too_big:
+            print(f"check --kvm: skipped: {too_big}", file=out)
             return 0
         print(f"kvm: {flav.describe()}; guest_memfd {'yes' if flav.caps.get('GUEST_MEMFD') else 'no'}, "
               f"memory attributes {'yes' if flav.caps.get('MEMORY_ATTRIBUTES') else 'no'}, "

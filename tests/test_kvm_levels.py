@@ -183,3 +183,72 @@ def test_random_small_layouts_agree(layout: Layout) -> None:
     rc = check_kvm(layout, levels=True, limit=64 * M, out=out)
     assert rc == 0, out.getvalue()
     assert "disagree" not in out.getvalue().lower().replace("0 disagreement", "")
+
+
+def test_missing_thp_is_named_not_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layout allows THP but the host gives none (simulated: MADV_NOHUGEPAGE): KVM maps 4K,
+    pagemap/kpageflags show no huge page, so it is named, not counted."""
+    from gmemtui.kvm import vm
+
+    real = vm.Vm.map_host
+
+    def no_thp(self: vm.Vm, size: int, ua: int, align: int, huge: bool) -> vm.HostMapping:
+        return real(self, size, ua, align, False)
+
+    monkeypatch.setattr(vm.Vm, "map_host", no_thp)
+    out = io.StringIO()
+    assert check_kvm(one(), levels=True, out=out) == 0, out.getvalue()
+    assert "host supplied no huge page" in out.getvalue()
+    assert "kernel 4K 8M" in out.getvalue()
+
+
+def test_without_tracefs_compares_stats(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gmemtui.kvm import levels
+    from gmemtui.kvm import observe as obs
+
+    def unavailable(frames: int) -> None:
+        raise levels.TraceUnavailable("simulated")
+
+    monkeypatch.setattr(obs, "SpteTrace", unavailable)
+    layout, _ = TEACHING["unaligned edges"]
+    rep = run(layout)
+    assert not rep.trace and any("per-frame levels not available" in n for n in rep.notes)
+    assert_agrees(rep)
+    assert rep.stats["pages_2m"] == 3
+
+
+def test_metadata_guard() -> None:
+    """A 64 TiB layout is not applied under shadow paging (rmaps would need 128 GiB)."""
+    from gmemtui.kvm.apply import metadata_problem
+
+    with Kvm() as kvm:
+        flav = detect(kvm)
+    huge = Layout(slots=(Slot(0, 0, 64 << 40, 0),))
+    if flav.tdp and flav.tdp_mmu == "Y":
+        assert metadata_problem(huge, flav) is None
+    else:
+        assert "rmap" in (metadata_problem(huge, flav) or "")
+        assert metadata_problem(one(), flav) is None
+
+
+@pytest.mark.parametrize("advice,expected", [("huge", True), ("nohuge", False)])
+def test_host_pages_tells_a_thp(advice: str, expected: bool) -> None:
+    """HostPages must say True for a real THP, or a 2M-vs-4K difference would always be excused."""
+    import ctypes
+
+    from gmemtui.kvm import vm
+    from gmemtui.kvm.levels import HostPages
+
+    hp = HostPages()
+    if not hp.available:
+        pytest.skip("no /proc/kpageflags")
+    length = 8 * M
+    base = vm.mmap_anon(length)
+    try:
+        addr = base + (-base) % (2 * M)
+        vm.madvise(addr, 2 * M, vm.MADV_HUGEPAGE if advice == "huge" else vm.MADV_NOHUGEPAGE)
+        ctypes.memset(addr, 1, 2 * M)
+        assert hp.huge(addr, 2 * M) is expected
+    finally:
+        vm.munmap(base, length)
+        hp.close()

@@ -61,6 +61,36 @@ def needed_capability(layout: Layout, flav: Flavour) -> str | None:
     return None
 
 
+def _mem_available() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+RMAP_BYTES_PER_PAGE = 8  # struct kvm_rmap_head per base page (plus less for the larger levels)
+
+
+def metadata_problem(layout: Layout, flav: Flavour) -> str | None:
+    """Why creating the layout's slots would cost the kernel too much memory, or None.
+
+    Without the TDP MMU, ``kvm_alloc_memslot_metadata`` (arch/x86/kvm/x86.c) allocates an rmap
+    entry per base page of every slot at creation: 16 GiB for an 8 TiB slot."""
+    if flav.tdp and flav.tdp_mmu in ("Y", "1"):
+        return None
+    pages = sum(s.size for s in layout.slots) // layout.platform.base.bytes
+    need = pages * RMAP_BYTES_PER_PAGE
+    avail = _mem_available()
+    if avail and need > avail // 4:
+        return (f"the slots would need ~{need >> 20} MiB of KVM rmap metadata (shadow paging allocates it "
+                f"per base page at slot creation), more than a quarter of available memory")
+    return None
+
+
 def host_model(flav: Flavour, files: dict[int, FileInfo]) -> Host:
     return Host(max_gpa_bits=flav.max_gpa_bits, address_spaces=flav.address_spaces,
                 user_va_end=flav.user_va_end, readonly_mem=bool(flav.caps.get("READONLY_MEM")),

@@ -141,6 +141,8 @@ def observe(layout: Layout, applied: Applied, flav: Flavour, kvm_fd: int, limit:
     base = plat.base.bytes
     vm = applied.vm
     accepted = [s for s in applied.accepted if s.as_ == 0]
+    if len(accepted) < len(applied.accepted):
+        rep.notes.append("address space 1 (SMM): the guest does not run in SMM, so its slots are not touched")
     klayout = kernel_layout(layout, accepted, flav, rep.notes)
     cov = compute(klayout)
     if any(plat.page(r.page).bytes > block for sc in cov.slots for r in sc.runs):
