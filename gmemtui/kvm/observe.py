@@ -70,7 +70,9 @@ def kernel_layout(layout: Layout, accepted: list[Slot], flav: Flavour, notes: li
     if not flav.caps.get("MEMORY_ATTRIBUTES"):
         if layout.has_private_memory and (layout.private is None or layout.private):
             notes.append("private memory: no KVM_CAP_MEMORY_ATTRIBUTES here, so every frame is shared "
-                         "(guest_memfd slots are served from ua, or from the file where mmap: true)")
+                         "(guest_memfd slots are served from ua, or from the file where mmap: true); "
+                         "the private-frame rules (mixed-attributes, no-guest-memfd, platform-cap, "
+                         "folio-cap, whole-binding, offset-misaligned) cannot be observed")
         changes["private"] = ()
     else:
         notes.append("memory attributes are not set by check: every frame is shared")
@@ -141,6 +143,10 @@ def observe(layout: Layout, applied: Applied, flav: Flavour, kvm_fd: int, limit:
     base = plat.base.bytes
     vm = applied.vm
     accepted = [s for s in applied.accepted if s.as_ == 0]
+    rejected = [a.slot.slot for a in applied.answers if a.kernel not in (0, None)]
+    if rejected:
+        ids = ", ".join(str(i) for i in rejected)
+        rep.notes.append(f"slot{'s' if len(rejected) > 1 else ''} {ids}: rejected by the kernel, so not run")
     if len(accepted) < len(applied.accepted):
         rep.notes.append("address space 1 (SMM): the guest does not run in SMM, so its slots are not touched")
     klayout = kernel_layout(layout, accepted, flav, rep.notes)
