@@ -216,13 +216,14 @@ def format_text(d: Diff, old_file: str, new_file: str, paint: Painter) -> str:
     out.append("")
     if d.changes:
         out.append(paint(f"changes ({len(d.changes)}):", "1"))
-        rows = [(f"AS {c.as_}", f"[{c.gpa:#x}, {c.end:#x})", fmt_size_approx(c.size)) for c in d.changes]
-        w = [max(len(r[i]) for r in rows) for i in range(3)]
+        rows = [(f"AS {c.as_}", f"[{c.gpa:#x}, {c.end:#x})", fmt_size_approx(c.size), _why(c, names))
+                for c in d.changes]
+        w = [max(len(r[i]) for r in rows) for i in range(4)]
         for c, r in zip(d.changes, rows, strict=True):
             arrow = f"{paint.page(c.old.rjust(2), index[c.old])} → {paint.page(c.new.ljust(2), index[c.new])}"
             worse = index[c.new] < index[c.old]
             mark = paint("lost  ", "1", "31") if worse else paint("gained", "32")
-            out.append(f"  {r[0]} {r[1].ljust(w[1])} {r[2].rjust(w[2])}  {mark} {arrow}  {_why(c, names)}"
+            out.append(f"  {r[0]} {r[1].ljust(w[1])} {r[2].rjust(w[2])}  {mark} {arrow}  {r[3].ljust(w[3])}"
                        + paint(f"  ({_slots('old', c.old_slots)}; {_slots('new', c.new_slots)})", "2"))
     else:
         out.append("changes: none (every GPA mapped in both sides keeps its page size)")
