@@ -15,11 +15,12 @@ from textual.binding import Binding
 from textual.widgets import Footer
 
 from .. import edit
-from ..coverage import Coverage, compute
+from ..coverage import Coverage
 from ..history import History
 from ..loader import Loaded
 from ..model import Layout
 from . import palette
+from .live import LiveCoverage
 from .widgets.bar import Hovered, LayoutEdited, SlotPicked
 from .widgets.explain_panel import ExplainPanel
 from .widgets.map_view import MapView
@@ -90,7 +91,8 @@ class GmemApp(App[None]):
         self.saved_layout = loaded.layout
         self.history = History(loaded.layout)
         self.layout: Layout = loaded.layout
-        self.coverage: Coverage = compute(self.layout)
+        self.live = LiveCoverage()
+        self.coverage: Coverage = self.live.compute(self.layout)
         big = max(self.layout.slots, key=lambda s: s.size, default=None)
         self.selected: tuple[int, int] | None = big.key if big else None
         self.part = "start"
@@ -138,7 +140,7 @@ class GmemApp(App[None]):
     def show(self, layout: Layout, focus: tuple[int, int] | None = None) -> None:
         """Make ``layout`` the shown one and update every panel (called on every drag step)."""
         self.layout = layout
-        self.coverage = compute(layout)
+        self.coverage = self.live.compute(layout)
         self.warnings = layout_warnings(layout)
         keys = [s.key for s in layout.slots]
         if self.selected not in keys:

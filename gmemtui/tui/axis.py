@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,12 @@ class Axis:
     width: int
     pieces: tuple[Piece, ...]
     bpc: int = 0  # bytes per cell of a linear axis (0: piecewise)
+    x0s: tuple[int, ...] = field(init=False, compare=False, repr=False)
+    g0s: tuple[int, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "x0s", tuple(p.x0 for p in self.pieces))
+        object.__setattr__(self, "g0s", tuple(p.g0 for p in self.pieces))
 
     @property
     def lo(self) -> int:
@@ -40,28 +46,51 @@ class Axis:
         return self.pieces[-1].g1
 
     def _piece(self, x: int) -> Piece:
-        i = bisect_right([p.x0 for p in self.pieces], x) - 1
+        i = bisect_right(self.x0s, x) - 1
         return self.pieces[max(0, min(i, len(self.pieces) - 1))]
 
     def at(self, x: int) -> int:
         """The address at the left edge of column x (extrapolated outside the axis)."""
+        if self.bpc:
+            return self.pieces[0].g0 + x * self.bpc
         p = self._piece(x)
         return p.g0 + (x - p.x0) * (p.g1 - p.g0) // (p.x1 - p.x0)
 
     def cell(self, x: int) -> tuple[int, int]:
         """The address range ``[lo, hi)`` that column x shows (may be empty on a stretched piece)."""
+        if self.bpc:
+            lo = self.pieces[0].g0 + x * self.bpc
+            return lo, lo + self.bpc
         p = self._piece(x)
         if x + 1 >= p.x1:
             return self.at(x), p.g1
         return self.at(x), self.at(x + 1)
 
+    def bounds(self) -> list[tuple[int, int]]:
+        """``cell(x)`` for every column, in one pass over the pieces (cached: axes are values)."""
+        cached = self.__dict__.get("_bounds")
+        if cached is not None:
+            return cached
+        out: list[tuple[int, int]] = []
+        for p in self.pieces:
+            span, w = p.g1 - p.g0, p.x1 - p.x0
+            prev = p.g0
+            for i in range(1, w + 1):
+                nxt = p.g0 + i * span // w if i < w else p.g1
+                out.append((prev, nxt))
+                prev = nxt
+        object.__setattr__(self, "_bounds", out)
+        return out
+
     def x_of(self, g: int) -> int | None:
         """The column showing address g, or None if it is off the axis."""
         if not self.lo <= g < self.hi:
             return None
-        for p in self.pieces:
-            if p.g0 <= g < p.g1:
-                return min(p.x1 - 1, p.x0 + (g - p.g0) * (p.x1 - p.x0) // (p.g1 - p.g0))
+        if self.bpc:
+            return (g - self.lo) // self.bpc
+        p = self.pieces[bisect_right(self.g0s, g) - 1]
+        if p.g0 <= g < p.g1:
+            return min(p.x1 - 1, p.x0 + (g - p.g0) * (p.x1 - p.x0) // (p.g1 - p.g0))
         return None
 
 
@@ -163,8 +192,25 @@ class RunIndex:
         return smallest, mixed
 
     def cells(self, axis: Axis) -> list[tuple[int | None, bool]]:
-        out = []
-        for x in range(axis.width):
-            lo, hi = axis.cell(x)
-            out.append(self.cell(lo, hi) if hi > lo else self.cell(lo, lo + 1))
+        """Every column's (smallest page, mixed) in one sweep over columns and runs together."""
+        out: list[tuple[int | None, bool]] = []
+        starts, ends, pages = self.starts, self.ends, self.pages
+        n = len(starts)
+        i = max(bisect_right(starts, axis.lo) - 1, 0)
+        for lo, hi in axis.bounds():
+            hi = max(hi, lo + 1)
+            while i < n and ends[i] <= lo:
+                i += 1
+            j = i
+            smallest: int | None = None
+            mixed = False
+            while j < n and starts[j] < hi:
+                k = pages[j]
+                if smallest is None:
+                    smallest = k
+                elif k != smallest:
+                    mixed = True
+                    smallest = min(smallest, k)
+                j += 1
+            out.append((smallest, mixed))
         return out

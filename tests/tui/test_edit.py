@@ -142,3 +142,50 @@ def test_any_edit_keeps_the_layout_valid(layout: Layout, data: st.DataObject) ->
         others = [s for s in new.slots if s.key != key]
         assert others == [s for s in layout.slots if s.key != key]
         layout = new
+
+
+@settings(max_examples=40, deadline=None)
+@given(layouts(max_slots=5), st.data())
+def test_live_coverage_equals_compute_through_edits(layout: Layout, data: st.DataObject) -> None:
+    """The TUI's memoised recompute gives exactly ``coverage.compute`` after any edit or what-if."""
+    from gmemtui.tui.live import LiveCoverage
+
+    live = LiveCoverage()
+    for _ in range(5):
+        assert live.compute(layout) == compute(layout)
+        key = data.draw(st.sampled_from([s.key for s in layout.slots]))
+        op = data.draw(st.sampled_from(["drag", "policy", "gmem", "private"]))
+        if op == "drag":
+            part = data.draw(st.sampled_from(edit.PARTS))
+            layout = edit.drag(layout, key, part, data.draw(st.integers(-(1 << 22), 1 << 22)))
+        elif op == "policy":
+            layout = edit.cycle_policy(layout)
+        elif op == "gmem":
+            layout = edit.cycle_gmem_max_page(layout)
+        else:
+            layout = edit.cycle_private_max_page(layout)
+    assert live.compute(layout) == compute(layout)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(1, 40), st.integers(0, 2)), max_size=25),
+       st.integers(0, 30), st.integers(0, 4), st.integers(1, 90), st.booleans())
+def test_map_cells_match_a_per_cell_scan(pieces, start, zoom, width, scale) -> None:
+    """Each column shows the smallest page of the runs it overlaps, mixed where sizes differ: the
+    bisect sweep of ``RunIndex.cells`` against a scan of every run for every column."""
+    from gmemtui.tui.axis import RunIndex, linear, slot_scale
+
+    runs, g = [], 0
+    for gap, size, page in pieces:
+        g += gap * K4
+        runs.append((g, g + size * K4, page))
+        g += size * K4
+    axis = slot_scale([(a, b) for a, b, _ in runs], width) if scale and runs else None
+    axis = axis or linear(start * K4, K4 << zoom, width)
+    for x, cell in enumerate(RunIndex.of(runs).cells(axis)):
+        lo, hi = axis.cell(x)
+        hi = max(hi, lo + 1)
+        pages = {k for a, b, k in runs if a < hi and b > lo}
+        assert cell == ((min(pages) if pages else None), len(pages) > 1)
+    if axis.bpc == 0:
+        assert axis.width <= width and axis.lo == runs[0][0] and axis.hi == runs[-1][1]

@@ -74,7 +74,7 @@ def spans(cells: Iterable[tuple[str, Style]]) -> list[Segment]:
     out: list[Segment] = []
     text, style = "", None
     for ch, st in cells:
-        if st == style:
+        if st is style:  # styles come from a few shared objects: identity is enough and fast
             text += ch
         else:
             if text:
@@ -117,6 +117,7 @@ class Bar(Widget):
         self._axis: Axis | None = None
         self._cells: list[tuple[int | None, bool]] = []
         self._strips: dict[int, Strip] = {}
+        self._data: object = None
         self.base_style = Style()
         self.page_styles: tuple[Style, ...] = ()
         self.dim_style = self.title_style = self.selected_style = Style()
@@ -126,7 +127,7 @@ class Bar(Widget):
     def intervals(self) -> list[tuple[int, int]]:
         raise NotImplementedError
 
-    def runs(self) -> list[tuple[int, int, int]]:
+    def runs(self) -> tuple[tuple[int, int, int], ...]:
         raise NotImplementedError
 
     def draw_row(self, y: int, width: int) -> Strip:
@@ -162,10 +163,19 @@ class Bar(Widget):
         if key == self._key:
             return
         self._key = key
-        self._strips = {}
-        self._axis = self.drag.axis if self.drag is not None else self.map.axis_for(self.intervals(), width)
-        self._cells = RunIndex.of(self.runs()).cells(self._axis)
-        base = self.base_style = self.rich_style
+        axis = self.drag.axis if self.drag is not None else self.map.axis_for(self.intervals(), width)
+        runs = self.runs()
+        base = self.rich_style
+        # the bar row only changes when its axis, runs or colours do: a drag of one slot leaves the
+        # bars of other files as they were (their strips stay cached)
+        data = (axis, runs, base, self.map.page_colours)
+        keep = self._strips.get(self.BAR_ROW) if data == self._data else None
+        self._data = data
+        self._axis = axis
+        self._strips = {} if keep is None else {self.BAR_ROW: keep}
+        if keep is None:
+            self._cells = RunIndex.of(runs).cells(axis)
+        self.base_style = base
         self.page_styles = tuple(base + Style(color=c.rich_color) for c in self.map.page_colours)
         self.dim_style = base + Style(dim=True)
         self.title_style = base + Style(bold=True)

@@ -23,21 +23,13 @@ class FileBar(Bar):
         self.file_id = file_id
 
     def bindings(self) -> list[Slot]:
-        return self.map.current.bindings(self.file_id)
+        return self.map.slots_of("file", self.file_id)
 
     def intervals(self) -> list[tuple[int, int]]:
         return [(s.offset, s.offset + s.size) for s in self.bindings()]
 
-    def runs(self) -> list[tuple[int, int, int]]:
-        names = self.map.current.platform.names
-        out = []
-        for sc in self.map.coverage.slots:
-            s = sc.slot
-            if s.gmem != self.file_id:
-                continue
-            shift = s.offset - s.gpa  # file offset = gpa + shift inside the binding
-            out.extend((r.gpa + shift, r.end + shift, names.index(r.page)) for r in sc.runs)
-        return out
+    def runs(self) -> tuple[tuple[int, int, int], ...]:
+        return self.map.runs_of("file", self.file_id)
 
     def title(self) -> str:
         layout = self.map.current

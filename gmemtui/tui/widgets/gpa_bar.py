@@ -22,15 +22,13 @@ class GpaBar(Bar):
         self.as_ = as_
 
     def slots(self) -> list[Slot]:
-        return sorted((s for s in self.map.current.slots if s.as_ == self.as_), key=lambda s: s.gpa)
+        return self.map.slots_of("as", self.as_)
 
     def intervals(self) -> list[tuple[int, int]]:
         return [(s.gpa, s.end) for s in self.slots()]
 
-    def runs(self) -> list[tuple[int, int, int]]:
-        names = self.map.current.platform.names
-        return [(r.gpa, r.end, names.index(r.page))
-                for sc in self.map.coverage.slots if sc.slot.as_ == self.as_ for r in sc.runs]
+    def runs(self) -> tuple[tuple[int, int, int], ...]:
+        return self.map.runs_of("as", self.as_)
 
     def draw_row(self, y: int, width: int) -> Strip:
         text = self.base_style

@@ -8,7 +8,7 @@ from textual.color import Color
 from textual.containers import Vertical, VerticalScroll
 
 from ...coverage import Coverage
-from ...model import Layout
+from ...model import Layout, Slot
 from .. import palette
 from ..axis import Axis, fit_bpc, linear, slot_scale
 from .bar import Bar
@@ -50,6 +50,13 @@ class MapView(VerticalScroll):
         self.coverage = coverage
         self.selected = selected
         self.version = 0
+        self._runs: dict[tuple[str, int], tuple[tuple[int, int, int], ...]] = {}
+        self._runs_version = -1
+        self._memo: dict[int, tuple] = {}
+        self._bars: list[Bar] | None = None
+        self._axes: dict[tuple, Axis] = {}
+        self._groups: dict[tuple[str, int], list[Slot]] = {}
+        self._groups_version = -1
         self.mode = SCALE
         self.bpc = 0  # 0: fit the whole guest on first use
         self.start = 0
@@ -79,7 +86,9 @@ class MapView(VerticalScroll):
     # -- state --------------------------------------------------------------------------------------
 
     def bars(self) -> list[Bar]:
-        return list(self.query(Bar))
+        if self._bars is None or any(not b.is_attached for b in self._bars):
+            self._bars = list(self.query(Bar))
+        return self._bars
 
     def redraw(self) -> None:
         self.version += 1
@@ -94,9 +103,50 @@ class MapView(VerticalScroll):
         if shape != self._structure:
             self._structure = shape
             self.version += 1
+            self._bars = None
             self.refresh(recompose=True)
             return
         self.redraw()
+
+    def slots_of(self, kind: str, ident: int) -> list[Slot]:
+        """The slots of address space ``ident`` by gpa (``"as"``), or the bindings of file ``ident`` by
+        offset (``"file"``); grouped once per version for all bars."""
+        if self._groups_version != self.version:
+            groups: dict[tuple[str, int], list[Slot]] = {}
+            for s in sorted(self.current.slots, key=lambda s: (s.as_, s.gpa)):
+                groups.setdefault(("as", s.as_), []).append(s)
+                if s.gmem is not None:
+                    groups.setdefault(("file", s.gmem), []).append(s)
+            for k, v in groups.items():
+                if k[0] == "file":
+                    v.sort(key=lambda s: s.offset)
+            self._groups, self._groups_version = groups, self.version
+        return self._groups.get((kind, ident), [])
+
+    def runs_of(self, kind: str, ident: int) -> tuple[tuple[int, int, int], ...]:
+        """Runs ``(start, end, page index)`` of one bar: ``("as", n)`` on the GPA axis, ``("file", id)``
+        on that file's offset axis. Built for all bars at once, once per version; the runs of a slot
+        are converted once and reused while its coverage object is unchanged (``LiveCoverage``)."""
+        if self._runs_version != self.version:
+            names = self.current.platform.names
+            by: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+            memo: dict[int, tuple[object, list[tuple[int, int, int]], list[tuple[int, int, int]]]] = {}
+            for sc in self.coverage.slots:
+                s = sc.slot
+                hit = self._memo.get(id(sc.runs))
+                if hit is None or hit[0] is not sc.runs or hit[3] != (s.gpa, s.offset):
+                    shift = s.offset - s.gpa
+                    gpa_runs = [(r.gpa, r.end, names.index(r.page)) for r in sc.runs]
+                    file_runs = [(a + shift, b + shift, k) for a, b, k in gpa_runs]
+                    hit = (sc.runs, gpa_runs, file_runs, (s.gpa, s.offset))
+                memo[id(sc.runs)] = hit
+                by.setdefault(("as", s.as_), []).extend(hit[1])
+                if s.gmem is not None:
+                    by.setdefault(("file", s.gmem), []).extend(hit[2])
+            self._memo = memo
+            self._runs = {k: tuple(v) for k, v in by.items()}
+            self._runs_version = self.version
+        return self._runs.get((kind, ident), ())
 
     @property
     def dragging(self) -> bool:
@@ -120,13 +170,20 @@ class MapView(VerticalScroll):
         return max(fit_bpc(self.extent(), width, self._base()), self._base())
 
     def axis_for(self, intervals: list[tuple[int, int]], width: int) -> Axis:
-        if self.mode == SCALE:
-            axis = slot_scale(intervals, width)
-            if axis is not None:
-                return axis
+        """The axis of a bar showing these intervals (slot scale) at this width; the same Axis object
+        while nothing changes, so its column bounds are computed once."""
         if not self.bpc:
             self.bpc = self._max_bpc(width)
-        return linear(self.start, self.bpc, width)
+        key = (self.mode, tuple(intervals) if self.mode == SCALE else (), width, self.bpc, self.start)
+        axis = self._axes.get(key)
+        if axis is None:
+            axis = slot_scale(intervals, width) if self.mode == SCALE else None
+            if axis is None:
+                axis = linear(self.start, self.bpc, width)
+            if len(self._axes) > 256:
+                self._axes.clear()
+            self._axes[key] = axis
+        return axis
 
     def _set_view(self, bpc: int, start: int) -> None:
         width = self.bar_width()

@@ -30,11 +30,24 @@ def row(slot: Slot, counts: dict[str, int], names: Sequence[str], warned: bool) 
             gmem, *(pct(counts[n], slot.size) for n in names), flags.strip())
 
 
-def rows(coverage: Coverage, warnings: Sequence[Warning_]) -> list[tuple[str, tuple[str, ...]]]:
+def rows(coverage: Coverage, warnings: Sequence[Warning_],
+         memo: dict[int, tuple] | None = None) -> list[tuple[str, tuple[str, ...]]]:
+    """(row key, cells) per slot. ``memo`` (id of a SlotCoverage -> its row) skips unchanged slots."""
     names = coverage.layout.platform.names
     warned = {(w.as_, w.slot) for w in warnings if w.slot is not None}
-    return [(row_key(sc.slot), row(sc.slot, sc.bytes, names, (sc.slot.as_, sc.slot.slot) in warned))
-            for sc in coverage.slots]
+    out = []
+    fresh: dict[int, tuple] = {}
+    for sc in coverage.slots:
+        w = (sc.slot.as_, sc.slot.slot) in warned
+        hit = memo.get(id(sc)) if memo is not None else None
+        if hit is None or hit[0] is not sc or hit[1] != w:
+            hit = (sc, w, (row_key(sc.slot), row(sc.slot, sc.bytes, names, w)))
+        fresh[id(sc)] = hit
+        out.append(hit[2])
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh)
+    return out
 
 
 class SlotTable(DataTable):
@@ -46,10 +59,11 @@ class SlotTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._names: tuple[str, ...] = ()
         self._rows: list[tuple[str, tuple[str, ...]]] = []
+        self._memo: dict[int, tuple] = {}
 
     def show(self, coverage: Coverage, warnings: Sequence[Warning_], selected: str | None) -> None:
         names = coverage.layout.platform.names
-        new = rows(coverage, warnings)
+        new = rows(coverage, warnings, self._memo)
         if names != self._names or [k for k, _ in new] != [k for k, _ in self._rows]:
             self.clear(columns=names != self._names)
             if names != self._names:
@@ -60,6 +74,8 @@ class SlotTable(DataTable):
         else:
             cols = list(self.columns)
             for (key, values), (_, old) in zip(new, self._rows, strict=False):
+                if values is old:
+                    continue
                 for c, (v, o) in enumerate(zip(values, old, strict=False)):
                     if v != o:
                         self.update_cell(key, cols[c], v)
