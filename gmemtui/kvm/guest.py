@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 
 from . import uapi
-from .vm import KvmUnavailable, Vm
+from .vm import Vm
 
 # See the module docstring; assembled from (Intel syntax):
 #   movabs rsi, TABLE        ; entries of (va, pages, write), pages 0 ends the table
@@ -82,7 +82,6 @@ def supported_cpuid(kvm_fd: int) -> bytes | None:
         buf = bytearray(hsize + n * esize)
         uapi.kvm_cpuid2.from_buffer(buf).nent = n
         try:
-
             fcntl.ioctl(kvm_fd, uapi.KVM_GET_SUPPORTED_CPUID, buf)
         except OSError as e:
             if e.errno == 7:  # E2BIG
@@ -112,7 +111,7 @@ class _Timeout(Exception):
 
 def run_guest(vm: Vm, code_gpa: int, code_ua: int, code_size: int, touches: list[Touch], block: int,
               cpuid: bytes | None, timeout: float = 60.0) -> GuestResult:
-    """Build the guest in the code slot's host memory (at ``code_ua``), run it to its ``out``."""
+    """Build the guest in the code slot's host memory (at ``code_ua``), run it to its "done" write."""
     # --- memory image of the code slot: code, PML4, PDPT0, PD0, PDPT1, PDs, table ---
     mem = (ctypes.c_char * code_size).from_address(code_ua)
 
@@ -164,8 +163,10 @@ def run_guest(vm: Vm, code_gpa: int, code_ua: int, code_size: int, touches: list
         if cpuid is not None:
             try:
                 fcntl.ioctl(vcpu, uapi.KVM_SET_CPUID2, bytearray(cpuid))
-            except OSError:
-                pass
+            except OSError as e:
+                if blocks and blocks[-1] + block > 1 << 36:  # KVM's MAXPHYADDR without CPUID
+                    return GuestResult(False, f"KVM_SET_CPUID2 failed ({e.strerror}): memory above 2^36 "
+                                       "cannot be touched")
         sregs = uapi.kvm_sregs()
         fcntl.ioctl(vcpu, uapi.KVM_GET_SREGS, sregs)
         for name in ("ds", "es", "fs", "gs", "ss"):
@@ -212,17 +213,18 @@ def _run(vcpu: int, run_map: mmap.mmap, timeout: float, done_gpa: int) -> GuestR
                     continue
                 return GuestResult(False, f"KVM_RUN failed: {os.strerror(e.errno or 0)}"
                                    + (" (a slot's host memory is not mapped?)" if e.errno == 14 else ""))
-            reason = int.from_bytes(run_map[8:12], "little")
+            r0, u0 = uapi.KVM_RUN_EXIT_REASON_OFFSET, uapi.KVM_RUN_UNION_OFFSET
+            reason = int.from_bytes(run_map[r0:r0 + 4], "little")
             if reason == uapi.KVM_EXIT_INTR:
                 continue
             extra = ""
             if reason == uapi.KVM_EXIT_MMIO:
-                gpa = int.from_bytes(run_map[32:40], "little")
+                gpa = int.from_bytes(run_map[u0:u0 + 8], "little")  # kvm_run.mmio.phys_addr
                 if gpa == done_gpa:
                     return GuestResult(True, "")
                 extra = f" at gpa {gpa:#x}"
             if reason == uapi.KVM_EXIT_INTERNAL_ERROR:
-                extra = f" suberror {int.from_bytes(run_map[32:36], 'little')}"
+                extra = f" suberror {int.from_bytes(run_map[u0:u0 + 4], 'little')}"
             return GuestResult(False, f"guest exit {uapi.EXIT_NAMES.get(reason, reason)}{extra}")
     finally:
         if use_timer:
@@ -230,5 +232,4 @@ def _run(vcpu: int, run_map: mmap.mmap, timeout: float, done_gpa: int) -> GuestR
             signal.signal(signal.SIGALRM, old)
 
 
-__all__ = ["Touch", "GuestResult", "run_guest", "code_slot_size", "supported_cpuid", "guest_phys_bits",
-           "KvmUnavailable"]
+__all__ = ["Touch", "GuestResult", "run_guest", "code_slot_size", "supported_cpuid", "guest_phys_bits"]
