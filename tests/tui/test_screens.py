@@ -232,13 +232,28 @@ async def test_commands_fuzzy_search_and_run() -> None:
 async def test_command_palette_runs_an_action_end_to_end() -> None:
     app = Host()
     async with app.run_test() as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"cycle pol")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.2)
+        await palette_run(pilot, "cycle pol", "Cycle policy")
         assert app.done == ["cycle"]
+
+
+async def palette_run(pilot, query: str, expect: str) -> None:
+    """Open the command palette, type ``query``, wait (bounded) until ``expect`` is the first hit, run it."""
+    import asyncio
+
+    from textual.command import CommandList
+
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*query)
+    commands = pilot.app.screen.query_one(CommandList)
+    for _ in range(200):  # up to ~10 s: the palette searches asynchronously
+        await pilot.pause()
+        if commands.option_count and expect in str(commands.get_option_at_index(0).prompt):
+            break
+        await asyncio.sleep(0.05)
+    assert expect in str(commands.get_option_at_index(0).prompt)
+    await pilot.press("enter")
+    await pilot.pause()
 
 
 # -- Timeline -------------------------------------------------------------------------------------
@@ -425,12 +440,7 @@ async def test_gmem_app_palette_switches_policy() -> None:
     app = _gmem_app()
     async with app.run_test(size=(140, 45)) as pilot:
         assert app.layout.policy == "per-range"
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"policy")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.2)
+        await palette_run(pilot, "policy", "Policy")
         assert app.layout.policy == "whole-binding"
         assert app.coverage.slot((0, 5)).bytes["2M"] == 0
 
