@@ -22,6 +22,7 @@ os.environ.pop("NO_COLOR", None)
 from gmemtui.loader import load  # noqa: E402
 from gmemtui.tui.app import GmemApp  # noqa: E402
 from gmemtui.tui.commands import collect_actions  # noqa: E402
+from gmemtui.tui.widgets.timeline import Timeline  # noqa: E402
 
 SIZE = (140, 45)
 DOCS = ROOT / "docs"
@@ -34,7 +35,7 @@ def keys_markdown(app: GmemApp) -> str:
         keys = " ".join(f"`{k}`" for k in entry.keys)
         lines.append(f"| {keys} | {entry.description} |")
     lines += ["", "| mouse | action |", "|---|---|"]
-    lines += [f"| {gesture} | {effect} |" for gesture, effect in app.MOUSE_HELP]
+    lines += [f"| {gesture} | {effect} |" for gesture, effect in (*app.MOUSE_HELP, *Timeline.MOUSE_HELP)]
     return "\n".join(lines)
 
 

@@ -432,7 +432,7 @@ async def test_gmem_app_help_and_palette_list_every_action() -> None:
         text = _help_text(app)
         for description in wanted:
             assert description in text
-        for gesture, _ in app.MOUSE_HELP:  # the app's own mouse list, not the fallback
+        for gesture, _ in (*app.MOUSE_HELP, *Timeline.MOUSE_HELP):  # the app's list, not the fallback
             assert gesture in text
 
 
@@ -455,7 +455,7 @@ def test_docs_key_table_lists_every_binding() -> None:
     table = doc.split("<!-- keys:begin -->")[1].split("<!-- keys:end -->")[0]
     for binding in GmemApp.BINDINGS:
         assert f"| {binding.description} |" in table, binding
-    for gesture, effect in GmemApp.MOUSE_HELP:
+    for gesture, effect in (*GmemApp.MOUSE_HELP, *Timeline.MOUSE_HELP):
         assert f"| {gesture} | {effect} |" in table
 
 

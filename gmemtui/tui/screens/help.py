@@ -51,7 +51,6 @@ DEFAULT_MOUSE_HELP: tuple[tuple[str, str], ...] = (
     ("drag a binding on a file bar", "move the binding in the file (changes the offset only)"),
     ("hold a modifier while dragging", "snap to the next page size instead of 4K"),
     ("wheel over a bar", "zoom in and out around the mouse"),
-    ("click or drag the timeline bar", "jump to a state of the trace"),
 )
 
 
@@ -146,9 +145,22 @@ def mouse_table(help_screen: HelpScreen) -> Table:
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
     table.add_column("mouse", no_wrap=True, style="bold")
     table.add_column("action", ratio=1)
-    for gesture, effect in getattr(help_screen.app, "MOUSE_HELP", DEFAULT_MOUSE_HELP):
+    for gesture, effect in mouse_actions(help_screen):
         table.add_row(gesture, effect)
     return table
+
+
+def mouse_actions(help_screen: HelpScreen) -> list[tuple[str, str]]:
+    """The app's MOUSE_HELP (else a default), then that of widgets on the screen below (the timeline)."""
+    from ..widgets.timeline import Timeline
+
+    app = help_screen.app
+    out = list(getattr(app, "MOUSE_HELP", DEFAULT_MOUSE_HELP))
+    below = [s for s in app.screen_stack if s is not help_screen]
+    widgets = list(below[-1].walk_children()) if below else []
+    for extra in [getattr(w, "MOUSE_HELP", ()) for w in widgets] + [Timeline.MOUSE_HELP]:
+        out.extend(row for row in extra if row not in out)
+    return out
 
 
 class HelpScreen(ModalScreen[None]):

@@ -56,6 +56,7 @@ class Timeline(Widget):
                          "timeline--knob"}
 
     index: reactive[int] = reactive(0)
+    MOUSE_HELP = (("click or drag the timeline bar", "jump to that state of the trace"),)
 
     class Changed(Message):
         """The shown state changed (``index`` is a position in ``states``)."""
