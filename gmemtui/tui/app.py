@@ -207,7 +207,7 @@ class GmemApp(App[None]):
     # -- actions: view ------------------------------------------------------------------------------
 
     def action_zoom(self, direction: int) -> None:
-        self.map_view.zoom(direction)
+        self.map_view.zoom(direction, focus=self.focus_at[1])
         self.update_title()
 
     def action_pan(self, direction: int) -> None:

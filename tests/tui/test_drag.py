@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gmemtui.edit import snap
 from gmemtui.tui.app import GmemApp
 from tui.conftest import SIZE, zoom_to
 
@@ -119,3 +120,51 @@ async def test_keyboard_nudges_the_selected_slot(seed) -> None:
         assert app.selected == (0, 4)
         await pilot.press("u", "u")
         assert app.layout is seed.layout
+
+
+async def test_drag_in_slot_scale_keeps_the_axis_until_mouse_up(seed) -> None:
+    """In the slot scale the axis depends on the layout; during a drag it stays as it was at
+    mouse-down, so the pointer keeps meaning the same address."""
+    app = GmemApp(seed, path_opened=False)
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one("#gpa-0")
+        assert app.map_view.mode == "scale"
+        axis = bar.axis
+        x0 = axis.x_of(0x100000)  # slot 5's first column
+        await pilot.mouse_down(bar, offset=(x0, 1))
+        await pilot.hover(bar, offset=(x0 + 3, 1))
+        await pilot.pause()
+        assert bar.axis is axis
+        moved = slot(app, SLOT5).gpa
+        assert moved == snap(0x100000 + axis.at(x0 + 3) - axis.at(x0), 0x1000) != 0x100000
+        await pilot.mouse_up(bar, offset=(x0 + 3, 1), control=True)
+        await pilot.pause()
+        s = slot(app, SLOT5)
+        assert s.gpa % (1 << 21) == 0 and s.offset == s.gpa  # snapped to 2M: the slot is all 2M
+        assert app.coverage.slot(SLOT5).bytes["4K"] == 0
+        assert bar.axis is not axis  # released: the scale follows the new layout
+
+
+async def test_wheel_zooms_around_the_mouse(seed) -> None:
+    from textual.events import MouseScrollDown, MouseScrollUp
+
+    app = GmemApp(seed, path_opened=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await zoom_to(pilot, app, K64)
+        bar = app.query_one("#gpa-0")
+        under = bar.axis.at(40)
+        await pilot._post_mouse_events([MouseScrollUp], bar, offset=(40, 1))
+        assert app.map_view.bpc == K64 // 2 and bar.axis.at(40) == under
+        await pilot._post_mouse_events([MouseScrollDown], bar, offset=(40, 1))
+        assert app.map_view.bpc == K64 and bar.axis.at(40) == under
+        await pilot._post_mouse_events([MouseScrollDown], bar, offset=(40, 1))
+        assert app.map_view.bpc == K64 * 2 and app.map_view.start == 0  # the view never starts below 0
+
+
+async def test_zoom_keys_close_in_on_the_edited_edge(seed) -> None:
+    app = GmemApp(seed, path_opened=False)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(9):
+            await pilot.press("plus")
+        m = app.map_view
+        assert m.bpc == K64 and m.start <= 0x100000 < m.start + 116 * K64  # slot 5's start in view

@@ -198,12 +198,16 @@ class MapView(VerticalScroll):
             return self.bpc, self.start
         return self._max_bpc(width), 0
 
-    def zoom(self, direction: int, anchor: tuple[int, int] | None = None) -> None:
-        """Halve (direction > 0) or double the bytes per cell, keeping the anchor (column, address)
-        in place (default: the middle of the view). The slot scale switches to the linear axis."""
+    def zoom(self, direction: int, anchor: tuple[int, int] | None = None, focus: int | None = None) -> None:
+        """Halve (direction > 0) or double the bytes per cell, keeping ``anchor`` (column, address: the
+        mouse for the wheel) in place; for keys the address ``focus`` (the explained frame: the edited
+        edge or the frame last under the mouse), else the middle. The slot scale turns linear."""
         bpc, start = self._linear_now()
         width = self.bar_width()
-        if anchor is None or self.mode != LINEAR:
+        if anchor is None and focus is not None:
+            inside = self.mode == LINEAR and start <= focus < start + width * bpc
+            anchor = ((focus - start) // bpc if inside else width // 2, focus)
+        if anchor is None:
             anchor = (width // 2, start + width // 2 * bpc)
         new = bpc // 2 if direction > 0 else bpc * 2
         x, g = anchor
