@@ -141,6 +141,8 @@ class _Splicer:
             sep = " " if text[before] in ",{" else ", "
             if text[before] == "{":
                 sep = ""
+            if any(e.start == close and e.end == close for e in self.edits):
+                sep = ", "  # a second key inserted at the same brace
             self.edits.append(_Edit(close, close, f"{sep}{key}: {value}", len(self.edits)))
             return
         indent = " " * pairs[0][0].start_mark.column if pairs else ""
