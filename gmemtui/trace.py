@@ -114,26 +114,26 @@ def _field(tail: str, key: str, required: bool = True) -> int | None:
 Event = tuple[int, int, int, int, int, int, int, int, int, int]
 
 
-def parse_set(tail: str) -> Event:
-    """Fields of a ``kvm_set_user_memory`` event line (the text after the event name), by name.
+def parse_set(tail: str) -> Event | None:
+    """Fields of a ``kvm_set_user_memory`` line (the text after the event name), by name.
 
-    Raises ``_Bad`` for a missing field or a malformed value, and for what KVM's
-    ``__kvm_set_memory_region`` would have rejected on a line that claims ``ret=0``.
+    None when the line is not an event line (prose: no ``Slot#``/``slot=`` field). Raises ``_Bad``
+    for a missing field or a malformed value, and for what ``__kvm_set_memory_region`` would have
+    rejected on a line that claims ``ret=0``.
     """
     m = _FAST_91.fullmatch(tail)
     if m is not None:
         a, s, fl, g, z, u, fd, off, ret = m.groups()
-        raw = (int(a), int(s), int(fl, 16), int(g, 16), int(z, 16), int(u, 16),
-               int(fd), int(off, 16), int(ret))
-    else:
-        m = _FAST_UPM.fullmatch(tail)
-        if m is not None:
-            a, s, fl, g, z, u, ret, fd, off = m.groups()
-            raw = (int(a), int(s), int(fl, 16), int(g, 16), int(z, 16), int(u, 16),
-                   int(fd), int(off, 16), int(ret))
-        else:
-            raw = _parse_slow(tail)
-    return _check(*raw)
+        return _check(int(a), int(s), int(fl, 16), int(g, 16), int(z, 16), int(u, 16),
+                      int(fd), int(off, 16), int(ret))
+    m = _FAST_UPM.fullmatch(tail)
+    if m is not None:
+        a, s, fl, g, z, u, ret, fd, off = m.groups()
+        return _check(int(a), int(s), int(fl, 16), int(g, 16), int(z, 16), int(u, 16),
+                      int(fd), int(off, 16), int(ret))
+    if not _SLOT_FIELD_RE.search(tail):
+        return None
+    return _check(*_parse_slow(tail))
 
 
 def _parse_slow(tail: str) -> tuple[int | None, ...]:
@@ -354,6 +354,8 @@ class TraceStates(Sequence):
         self._name = name
         self._overrides = overrides
         self._cache: OrderedDict[int, _Cached] = OrderedDict()
+        self._final: Layout | None = None
+        self._final = self.layout(len(log))
 
     def __len__(self) -> int:
         return len(self._log) + 1
@@ -388,6 +390,8 @@ class TraceStates(Sequence):
         return bisect_right(self._log.line, line)
 
     def layout(self, index: int) -> Layout:
+        if index == len(self._log) and self._final is not None:  # the last state, asked for most
+            return self._final
         cached = self._cache.get(index)
         if cached is not None:
             self._cache.move_to_end(index)
@@ -458,6 +462,10 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
     files: dict[int, list[int]] = {}  # fd -> [end of furthest binding, first line, first change]
     notes: list[Warning_] = []
     cache: dict[str, tuple[int, ...]] = {}  # event line tail -> (event id, *parse_set(tail))
+    caching, hits, misses = True, 0, 0
+    ev_key = log.key
+    add_key, add_gpa, add_size, add_ua = log.key.append, log.gpa.append, log.size.append, log.ua.append
+    add_flags, add_gmem, add_off = log.flags.append, log.gmem.append, log.off.append
     line_no, counted = 1, 0
     n = 0  # changes so far
     count = text.count
@@ -469,16 +477,31 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
         tail = m.group(2)
         try:
             if m.group(1) == "set_user_memory":
-                ev = cache.get(tail)
+                ev = cache.get(tail) if caching else None
                 if ev is None:
-                    if not _SLOT_FIELD_RE.search(tail):
+                    parsed = parse_set(tail)
+                    if parsed is None:
                         continue  # prose that mentions the event
-                    ev = parse_set(tail)
-                    ev = (log.add_event(*ev[:1], *ev[3:9]) if ev[9] == 0 else -1, *ev)
-                    if len(cache) >= PARSE_CACHE:
-                        cache.clear()
-                    cache[tail] = ev
-                evid, key, as_, slot, flags, gpa, size, ua, fd, off, ret = ev
+                    key, as_, slot, flags, gpa, size, ua, fd, off, ret = parsed
+                    evid = -1
+                    if not ret:
+                        evid = len(ev_key)
+                        add_key(key)
+                        add_gpa(gpa)
+                        add_size(size)
+                        add_ua(ua)
+                        add_flags(flags)
+                        add_gmem(fd)
+                        add_off(off)
+                    if caching:
+                        misses += 1
+                        if len(cache) >= PARSE_CACHE:
+                            cache.clear()
+                            caching = misses < 4 * hits  # distinct lines: the cache only costs
+                        cache[tail] = (evid, *parsed)
+                else:
+                    hits += 1
+                    evid, key, as_, slot, flags, gpa, size, ua, fd, off, ret = ev
                 if ret:
                     notes.append(Warning_(f"slot {slot} (as {as_}): KVM returned {ret} for this line, "
                                           "so it changes nothing", as_, slot, line_no))
@@ -531,6 +554,6 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
         text, log, checkpoints, file_values, [f[2] for f in files.values()], notes, explicit,
         f"QEMU trace {PurePath(path).name}", overrides,
     )
-    final = states.layout(len(states) - 1)
+    final = states[-1].layout
     validate.check_layout(final, path)
     return Replay(final, states)
