@@ -142,3 +142,37 @@ def test_levels_disagreement_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     assert check_kvm(Layout(slots=(Slot(0, 1 << 30, 8 * M, 1 << 30),)), levels=True, out=out) == 1
     assert "kernel 2M, gmemtui 4K" in out.getvalue()
+
+
+def test_skips_when_not_permitted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """/dev/kvm that cannot be opened (simulated: EACCES) is one line and exit 0."""
+    from gmemtui.kvm import vm
+
+    dev = tmp_path / "kvm"
+    dev.write_text("")
+    monkeypatch.setattr(vm, "DEVICE", str(dev))
+    real_open = os.open
+
+    def denied(path: str, flags: int, *a: object) -> int:
+        if path == str(dev):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *a)
+
+    monkeypatch.setattr(vm.os, "open", denied)
+    out = io.StringIO()
+    assert check_kvm(Layout(slots=(Slot(0, 0, M, 0),)), levels=True, out=out) == 0
+    assert out.getvalue().splitlines() == [f"check --kvm: skipped: {dev}: permission denied "
+                                           "(run as root or join the kvm group)"]
+
+
+@needs_kvm
+def test_skips_without_a_needed_capability(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gmemtui.kvm import uapi, vm
+
+    real = vm.Kvm.cap
+    monkeypatch.setattr(vm.Kvm, "cap", lambda self, cap, fd=None: 0 if cap == uapi.KVM_CAP_GUEST_MEMFD
+                        else real(self, cap, fd))
+    out = io.StringIO()
+    layout = Layout(slots=(Slot(0, 0, 2 * M, 0, gmem=1),), files=(GmemFile(1, 2 * M),))
+    assert check_kvm(layout, levels=True, out=out) == 0
+    assert out.getvalue().splitlines() == ["check --kvm: skipped: this KVM lacks KVM_CAP_GUEST_MEMFD"]
