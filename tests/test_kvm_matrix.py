@@ -64,6 +64,8 @@ CASES: dict[str, list[dict]] = {
     "2^31 pages": [S(size=(1 << 31) * 4096, ua=1 << 40, gpa=0)],
     # (2^31-1 pages is accepted too, but makes shadow-paging KVM allocate ~16 GiB of rmaps: not run)
     "ua beyond user VA": [S(ua=1 << 47)],
+    "ua + size ends at TASK_SIZE_MAX": [S(ua=(1 << 47) - 4096 - 2 * M)],
+    "ua + size ends 4K past TASK_SIZE_MAX": [S(ua=(1 << 47) - 2 * M)],
     "kernel ua": [S(ua=0xFFFF_8000_0000_0000)],
     "unmapped ua": [S(ua=1 << 40)],
     "ua 0": [S(ua=0)],
