@@ -89,6 +89,8 @@ def test_cli_kvm_subprocess(tmp_path: Path) -> None:
     # slot 3: the SPEC warns, this kernel rejects guest_memfd + READONLY, and gmemtui predicted it
     line = next(x for x in p.stdout.splitlines() if x.split()[:2] == ["0", "3"])
     assert "EINVAL   EINVAL   agree" in line and "rejects guest_memfd with READONLY" in line
+    if "memory attributes no" in p.stdout:  # private memory named even without --levels
+        assert "no KVM_CAP_MEMORY_ATTRIBUTES" in p.stdout
 
 
 @needs_kvm

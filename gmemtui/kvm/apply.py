@@ -121,6 +121,10 @@ def apply_layout(layout: Layout, kvm: Kvm, flav: Flavour) -> Applied:
                 why = errno_name(e.errno or 0)
                 out.notes.append(f"guest_memfd {f.id}: KVM_CREATE_GUEST_MEMFD failed: {why}")
                 infos[f.id] = FileInfo("closed")
+        if layout.has_private_memory and (layout.private is None or layout.private) \
+                and not flav.caps.get("MEMORY_ATTRIBUTES"):
+            out.notes.append("the layout has private memory, but this KVM has no KVM_CAP_MEMORY_ATTRIBUTES: "
+                             "the slots are created, their frames cannot be made private")
         model = KernelModel(host_model(flav, infos))
         huge = layout.host_max_page >= plat.ladder[1].bytes
         for s in layout.slots:
