@@ -100,6 +100,13 @@ class GmemApp(App[None]):
         self.focus_at: tuple[int, int] = (big.as_, big.gpa) if big else (0, 0)
         self.warnings = layout_warnings(self.layout)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # tab / shift+tab are priority bindings (the screen's focus keys would take them first); on a
+        # dialog they must move the focus, so there the slot selection steps aside
+        if action == "select" and len(self.screen_stack) > 1:
+            return False
+        return True
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return {**super().get_theme_variable_defaults(), **palette.theme_defaults()}
 
@@ -128,7 +135,6 @@ class GmemApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.map_view.focus()
         self.show(self.layout)
 
     # -- state --------------------------------------------------------------------------------------

@@ -181,3 +181,13 @@ async def test_help_opens(seed, key) -> None:
         from gmemtui.tui.screens.help import HelpScreen
 
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_tab_moves_focus_in_dialogs_not_the_slot(seed) -> None:
+    app = GmemApp(seed, path_opened=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p", "q")
+        await pilot.pause()
+        focused = app.focused
+        await pilot.press("tab")
+        assert app.selected == SLOT5 and app.focused is not focused

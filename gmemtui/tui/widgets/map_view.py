@@ -36,7 +36,11 @@ def structure(layout: Layout) -> tuple[tuple[int, tuple[int, ...]], ...]:
 
 
 class MapView(VerticalScroll):
-    """Container of the bars; owns the view: ``mode`` (slot scale or linear), ``bpc`` and ``start``."""
+    """Container of the bars; owns the view: ``mode`` (slot scale or linear), ``bpc`` and ``start``.
+
+    Not focusable: its scrolling keys (left/right/home/end) would shadow the app's pan keys."""
+
+    can_focus = False
 
     DEFAULT_CSS = """
     MapView { height: auto; max-height: 60%; }
