@@ -41,10 +41,15 @@ CHECKPOINT_MIN = 64
 CACHE_STATES = 16
 PARSE_CACHE = 1 << 16
 
-# One match per line: the first event name and the rest of its line.
-_EVENT_RE = re.compile(r"kvm_(set_user_memory|convert_memory)\b([^\n]*)", re.ASCII)
-_SLOT_FIELD_RE = re.compile(r"Slot#|\bslot=", re.ASCII)  # what makes a kvm_set_user_memory line an event
-_START_FIELD_RE = re.compile(r"(?<!\w)start[ =]", re.ASCII)  # ... and a kvm_convert_memory line
+# An event line (SPEC §4): the event name followed on the same line by a Slot#/slot= field (as
+# loader.TRACE_EVENT_RE says), or for kvm_convert_memory by its start field. One match per line: the
+# first event name that qualifies, and the rest of its line; prose lines never match.
+_SLOT_FIELD = r"(?:Slot#|\bslot=)"
+_START_FIELD = r"(?<!\w)start[ =]"
+_EVENT_RE = re.compile(
+    rf"kvm_(?:(set_user_memory)\b(?=[^\n]*?{_SLOT_FIELD})|(convert_memory)\b(?=[^\n]*?{_START_FIELD}))([^\n]*)"
+)
+_SLOT_FIELD_RE = re.compile(_SLOT_FIELD)
 
 # Fast paths: the exact printf formats of accel/kvm/trace-events (tail after the event name).
 _H = r"0x([0-9a-fA-F]+)"
@@ -279,7 +284,8 @@ class TraceState:
 @dataclass(frozen=True)
 class _Checkpoint:
     state: int
-    live: dict[int, int]  # key -> change index that made the slot
+    keys: array  # the live slots' keys (as << 16 | slot) ...
+    made: array  # ... and the change that made each
     los: tuple[int, ...]
     his: tuple[int, ...]
 
@@ -403,7 +409,7 @@ class TraceStates(Sequence):
             c = self._cache[base]
             live, los, his, start = dict(c.live), list(c.los), list(c.his), base
         else:
-            live = {key: log.slot(i) for key, i in ck.live.items()}
+            live = {key: log.slot(i) for key, i in zip(ck.keys, ck.made, strict=True)}
             los, his, start = list(ck.los), list(ck.his), ck.state
         for i in range(start, index):
             e = log.event[i]
@@ -457,7 +463,7 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
     live: dict[int, int] = {}
     los: list[int] = []
     his: list[int] = []
-    checkpoints = [_Checkpoint(0, {}, (), ())]
+    checkpoints = [_Checkpoint(0, array("q"), array("q"), (), ())]
     next_ckpt = CHECKPOINT_MIN
     files: dict[int, list[int]] = {}  # fd -> [end of furthest binding, first line, first change]
     notes: list[Warning_] = []
@@ -474,14 +480,14 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
         pos = m.start()
         line_no += count("\n", counted, pos)
         counted = pos
-        tail = m.group(2)
+        tail = m.group(3)
         try:
-            if m.group(1) == "set_user_memory":
+            if m.group(1):  # kvm_set_user_memory
                 ev = cache.get(tail) if caching else None
                 if ev is None:
                     parsed = parse_set(tail)
-                    if parsed is None:
-                        continue  # prose that mentions the event
+                    if parsed is None:  # cannot happen: _EVENT_RE saw the Slot# field
+                        continue
                     key, as_, slot, flags, gpa, size, ua, fd, off, ret = parsed
                     evid = -1
                     if not ret:
@@ -523,8 +529,6 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
                         if track:
                             set_range(los, his, gpa, gpa + size, True)
             else:
-                if not _START_FIELD_RE.search(tail):
-                    continue
                 gpa, size, to_private = parse_convert(tail)
                 explicit = True
                 if not set_range(los, his, gpa, gpa + size, to_private):
@@ -537,7 +541,8 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
         append_event(evid)
         n += 1
         if n >= next_ckpt:
-            checkpoints.append(_Checkpoint(n, live.copy(), tuple(los), tuple(his)))
+            ck = _Checkpoint(n, array("q", live), array("q", live.values()), tuple(los), tuple(his))
+            checkpoints.append(ck)
             next_ckpt = n + max(CHECKPOINT_MIN, len(live) + len(los))
 
     file_values = tuple(

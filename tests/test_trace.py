@@ -132,6 +132,15 @@ def test_prose_mentioning_the_event_is_ignored() -> None:
     assert len(r.states) == 2
 
 
+def test_first_qualifying_event_on_a_line_wins() -> None:
+    line = FORMS["qemu-9.1"][0]
+    r = replay(f"kvm_convert_memory is traced before {line}")
+    assert r.layout.slots == (GMEM_SLOT,)
+    r = replay(f"prose about kvm_set_user_memory, then kvm_convert_memory start 0x0 size 0x1000 "
+               f"private_to_shared\n{line}")
+    assert r.layout.private == (PrivateRange(0x100000, 0x7FF00000),)
+
+
 def test_the_seed_mail_itself() -> None:
     loaded = load(str(SEED_MAIL))
     assert loaded.kind == "trace"

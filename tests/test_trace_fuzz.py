@@ -42,6 +42,8 @@ def check(text: str) -> None:
         coverage.compute(state.layout)
     if is_trace(text):  # the loader agrees (it detects the trace by content)
         assert load("f.trace", Overrides(), text=text).layout == replay.layout
+    else:  # ... and where it sees no event line, neither does the parser
+        assert replay.layout.slots == () and not replay.layout.notes
 
 
 @SETTINGS
