@@ -183,6 +183,7 @@ class GmemApp(App[None]):
     # -- messages from the widgets ------------------------------------------------------------------
 
     def on_layout_edited(self, message: LayoutEdited) -> None:
+        self.map_view.status = "" if message.final else message.what
         if message.final:
             self.commit(message.layout, message.focus)
         else:

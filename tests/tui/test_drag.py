@@ -33,6 +33,8 @@ async def test_drag_slot5_start_to_2m_turns_it_all_2m(seed) -> None:
         text = bar.render_line(1).text
         assert text[16:24] == " " * 8 and text[24:32] == "░" * 8 and text[32:40] == "▒" * 8
         assert not app.history.can_undo  # nothing committed before mouse-up
+        status = app.query_one(".as-box").border_subtitle
+        assert status == "dragging slot 5 start: gpa 0x180000, offset 0x180000 · snap 4K"
         for x in (28, 31, 32):
             await pilot.hover(bar, offset=(x, 1))
         await pilot.mouse_up(bar, offset=(32, 1))

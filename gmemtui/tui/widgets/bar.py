@@ -32,11 +32,12 @@ if TYPE_CHECKING:
 class LayoutEdited(Message):
     """A drag produced ``layout``; ``final`` on mouse-up (one undo step per drag)."""
 
-    def __init__(self, layout: Layout, final: bool, focus: tuple[int, int] | None) -> None:
+    def __init__(self, layout: Layout, final: bool, focus: tuple[int, int] | None, what: str = "") -> None:
         super().__init__()
         self.layout = layout
         self.final = final
         self.focus = focus  # (as, gpa) of the frame at the dragged edge, for the explain panel
+        self.what = what  # the drag in words, shown while it lasts
 
 
 class Hovered(Message):
@@ -217,7 +218,7 @@ class Bar(Widget):
         self.capture_mouse()
         event.stop()
 
-    def _dragged(self, event: events.MouseEvent) -> tuple[Layout, tuple[int, int] | None]:
+    def _dragged(self, event: events.MouseEvent) -> tuple[Layout, tuple[int, int] | None, str]:
         d = self.drag
         assert d is not None
         delta = d.axis.at(event.x) - d.axis.at(d.x0)
@@ -225,13 +226,18 @@ class Bar(Widget):
         s = new.slots[new.slot_index(d.key)]
         base = new.platform.base.bytes
         focus = s.end - base if d.part == "end" else s.gpa
-        return new, (s.as_, focus)
+        snap = new.platform.ladder[min(modifier_level(event), len(new.platform.ladder) - 1)].name
+        value = {"start": f"gpa {s.gpa:#x}", "end": f"end {s.end:#x}", "slot": f"gpa {s.gpa:#x}",
+                 "binding": f"offset {s.offset:#x}"}[d.part]
+        extra = f", offset {s.offset:#x}" if d.part == "start" and s.gmem is not None else ""
+        what = f"dragging slot {s.slot} {d.part}: {value}{extra} · snap {snap}"
+        return new, (s.as_, focus), what
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
         if self.drag is not None:
-            new, focus = self._dragged(event)
+            new, focus, what = self._dragged(event)
             if new is not self.map.current:
-                self.post_message(LayoutEdited(new, False, focus))
+                self.post_message(LayoutEdited(new, False, focus, what))
             return
         frame = self.frame_at(event.x)
         if frame is not None:
@@ -240,7 +246,7 @@ class Bar(Widget):
     def on_mouse_up(self, event: events.MouseUp) -> None:
         if self.drag is None:
             return
-        new, focus = self._dragged(event)
+        new, focus, _ = self._dragged(event)
         self.drag = None
         self.release_mouse()
         self._key = None

@@ -54,6 +54,7 @@ class MapView(VerticalScroll):
         self.coverage = coverage
         self.selected = selected
         self.version = 0
+        self.status = ""  # replaces the view description while a drag lasts
         self._runs: dict[tuple[str, int], tuple[tuple[int, int, int], ...]] = {}
         self._runs_version = -1
         self._memo: dict[int, tuple] = {}
@@ -243,6 +244,8 @@ class MapView(VerticalScroll):
         """The view in words for the border: 'slot scale' or '64K per cell from 0x100000'."""
         from ...units import fmt_size
 
+        if self.status:
+            return self.status
         if self.mode == SCALE:
             return "slot scale (s: linear)"
         return f"{fmt_size(self.bpc)} per cell from {self.start:#x} · +/- zoom · ←/→ pan"
