@@ -12,7 +12,7 @@ from gmemtui import coverage
 from gmemtui.errors import InputError
 from gmemtui.loader import is_trace, load
 from gmemtui.model import Overrides
-from gmemtui.trace import load_trace
+from gmemtui.trace import _Bad, _check, load_trace, parse_by_name, parse_set
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_LINES = sorted({
@@ -94,3 +94,31 @@ def test_the_real_lines_alone_parse() -> None:
     assert len(REAL_LINES) > 40
     for line in REAL_LINES:
         check(line)
+
+
+def _outcome(parse) -> tuple[str, object]:
+    try:
+        return ("ok", parse())
+    except _Bad as e:
+        return ("bad", str(e))
+
+
+ADDR = st.integers(0, 1 << 53) | st.integers(0, 1 << 41).map(lambda x: x << 12)
+
+
+@SETTINGS
+@given(form=st.sampled_from(["9.1", "upm", "9.0", "8.2"]), as_=st.integers(0, 3),
+       slot=st.integers(0, 1 << 18),
+       flags=st.integers(0, 9), gpa=ADDR, size=ADDR | st.just(0), ua=ADDR, fd=st.integers(-2, 1 << 32),
+       off=ADDR, ret=st.sampled_from([0, 0, 0, -22, 1]))
+def test_fast_paths_equal_the_by_name_parser(form: str, as_: int, slot: int, flags: int, gpa: int, size: int,
+                                             ua: int, fd: int, off: int, ret: int) -> None:
+    head = f" AddrSpace#{as_}" if form != "8.2" else ""
+    common = f"{head} Slot#{slot} flags={flags:#x} gpa={gpa:#x} size={size:#x} ua={ua:#x}"
+    tail = {
+        "9.1": f"{common} guest_memfd={fd} guest_memfd_offset={off:#x} ret={ret}",
+        "upm": f"{common} ret={ret} restricted_fd={fd} restricted_offset={off:#x}",
+        "9.0": f"{common} ret={ret}",
+        "8.2": f"{common} ret={ret}",
+    }[form]
+    assert _outcome(lambda: parse_set(tail)) == _outcome(lambda: _check(*parse_by_name(tail)))
