@@ -191,3 +191,28 @@ async def test_tab_moves_focus_in_dialogs_not_the_slot(seed) -> None:
         focused = app.focused
         await pilot.press("tab")
         assert app.selected == SLOT5 and app.focused is not focused
+
+
+async def test_save_as_writes_yaml_and_asks_before_overwriting(tmp_path) -> None:
+    trace = tmp_path / "seed.trace"
+    trace.write_text(TRACE)
+    app = GmemApp(load(str(trace)), path_opened=True)
+    async with app.run_test(size=SIZE) as pilot:
+        from textual.widgets import Input
+
+        from gmemtui.tui.screens.confirm import ConfirmScreen, SaveAsScreen
+
+        await pilot.press("p", "ctrl+s")  # a trace is never rewritten: save as YAML
+        await pilot.pause()
+        assert isinstance(app.screen, SaveAsScreen)
+        assert app.screen.query_one("#path", Input).value == str(tmp_path / "seed.yaml")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert load(str(tmp_path / "seed.yaml")).layout == app.layout and not app.dirty
+        assert trace.read_text() == TRACE
+        await pilot.press("p", "ctrl+s", "enter")  # the same path again: asks first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        assert load(str(tmp_path / "seed.yaml")).layout.policy == "4k-only" == app.layout.policy
