@@ -39,10 +39,23 @@ class Tmux:
         env["TERM"] = "xterm-256color"
         self.env = env
         cols, rows = size
-        shell_cmd = " ".join(_quote(c) for c in command)
+        # the exit status goes to a file: tmux's own #{pane_dead_status} is sometimes never filled in
+        self.status_file = cwd / f".exit-{uuid.uuid4().hex[:8]}"
+        shell_cmd = " ".join(_quote(c) for c in command) + f"; echo $? > {_quote(str(self.status_file))}"
         self.tmux("new-session", "-d", "-s", "t", "-x", str(cols), "-y", str(rows), "-c", str(cwd),
                   shell_cmd, ";", "set-option", "-t", "t", "remain-on-exit", "on")
-        self.pid = int(self.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
+        self.shell_pid = int(self.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
+
+    def app_pid(self) -> int:
+        """The pid of gmemtui itself: the child of the pane's shell (Linux /proc)."""
+        children = Path(f"/proc/{self.shell_pid}/task/{self.shell_pid}/children")
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            pids = children.read_text().split() if children.exists() else []
+            if pids:
+                return int(pids[0])
+            time.sleep(0.02)
+        raise AssertionError("gmemtui did not start")
 
     def tmux(self, *args: str) -> str:
         out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
@@ -54,12 +67,20 @@ class Tmux:
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", "t", *keys)
 
+    def mouse(self, button: int, x: int, y: int, release: bool = False) -> None:
+        """An xterm SGR mouse report (0-based cell x, y), as the terminal sends it to the app."""
+        self.tmux("send-keys", "-t", "t", "-l", f"\x1b[<{button};{x + 1};{y + 1}{'m' if release else 'M'}")
+
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "t")
 
-    def dead(self) -> tuple[bool, int | None]:
-        out = self.tmux("display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}").split()
-        return out[0] == "1", (int(out[1]) if len(out) > 1 and out[1] else None)
+    def exit_status(self) -> int | None:
+        """gmemtui's exit status once it has exited (the shell writes it after reaping it), else None."""
+        try:
+            text = self.status_file.read_text()
+        except FileNotFoundError:
+            return None
+        return int(text) if text.strip() else None
 
     def wait_for(self, predicate: Callable[[str], bool], what: str) -> str:
         deadline = time.monotonic() + WAIT
@@ -68,7 +89,7 @@ class Tmux:
             text = self.screen()
             if predicate(text):
                 return text
-            if self.dead()[0]:
+            if self.exit_status() is not None:
                 break
             time.sleep(0.05)
         raise AssertionError(f"screen never showed {what}; last screen:\n{text}")
@@ -76,8 +97,8 @@ class Tmux:
     def wait_exit(self) -> int | None:
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
-            dead, status = self.dead()
-            if dead:
+            status = self.exit_status()
+            if status is not None:
                 return status
             time.sleep(0.05)
         raise AssertionError(f"gmemtui did not exit; last screen:\n{self.screen()}")
@@ -132,6 +153,7 @@ def _row(text: str, *needles: str) -> str:
 def test_seed_view_policy_key_and_quit(run_gmemtui, layout_copy: Path) -> None:
     t = run_gmemtui(layout_copy.name)
     text = t.wait_for(_seed_view, "the seed layout with slot 5's explained 4K head")
+    pid = t.app_pid()
     # slot 5 in the table: 0.05 % of it (the 1 MiB head) is 4K, the rest 2M
     row5 = _row(text, "pc.ram", "0x100000", "2047M")
     assert "0.05%" in row5 and "99.95%" in row5
@@ -150,7 +172,7 @@ def test_seed_view_policy_key_and_quit(run_gmemtui, layout_copy: Path) -> None:
     t.wait_for(lambda s: "unsaved" in s, "the quit question")
     t.keys("y")
     assert t.wait_exit() == 0
-    assert _process_gone(t.pid)
+    assert _process_gone(pid)  # its shell reaped it before writing the status
 
 
 def test_save_after_a_keyboard_nudge_changes_only_the_edited_values(run_gmemtui, layout_copy: Path) -> None:
@@ -186,3 +208,47 @@ def test_save_after_a_keyboard_nudge_changes_only_the_edited_values(run_gmemtui,
     assert [ln for ln in old_lines if ln.lstrip().startswith("#")] == \
         [ln for ln in new_lines if ln.lstrip().startswith("#")]
     assert difflib.SequenceMatcher(a=before, b=after).ratio() > 0.95
+
+
+def test_drag_slot5_start_with_the_mouse_then_policy_and_undo(run_gmemtui, layout_copy: Path) -> None:
+    """The issue's "done when", in a real terminal: see slot 5's 4K head, drag its start edge to
+    0x200000 with the mouse and watch it turn 2M, switch to whole-binding, undo both."""
+    t = run_gmemtui(layout_copy.name)
+    t.wait_for(_seed_view, "the seed layout")
+    t.keys(*["+"] * 10, "Home")  # zoom in far enough that 0x100000 and 0x200000 are far apart
+
+    def axis_row(text: str) -> int | None:
+        for i, line in enumerate(text.splitlines()):
+            if " 0x100000 " in line and line.rstrip(" │").endswith("0x200000"):
+                return i
+        return None
+
+    text = t.wait_for(lambda s: axis_row(s) is not None, "a GPA axis from 0x0 to 0x200000")
+    lines = text.splitlines()
+    y = axis_row(text) + 1  # the GPA bar is the row under its axis labels
+    x0, x1 = lines[y - 1].index("0x100000"), lines[y - 1].index("0x200000")
+    assert lines[y + 1][x0] == "5"  # the slot numbers under the bar: slot 5 starts in this column
+    t.mouse(0, x0, y)  # press on slot 5's start edge
+    mid = (x0 + x1) // 2
+    for x in (x0 + 3, mid - 5, mid):
+        t.mouse(32, x, y)  # motion with the button held
+    text = t.wait_for(lambda s: "0x100000  2047M" not in s and "pc.ram " in s, "slot 5 following the mouse")
+    row5 = _row(text, "pc.ram ", "19 @ 0x1")
+    gpa = int(row5.split()[3], 16)
+    assert 0x100000 < gpa < 0x200000  # part way: the start moved, the offset moved with it
+    assert f"19 @ {gpa:#x}" in row5
+    for x in (mid + 5, x1 - 2, x1):
+        t.mouse(32, x, y)
+    t.mouse(0, x1, y, release=True)
+    text = t.wait_for(lambda s: "0x200000  2046M" in s and "modified" in s, "slot 5 starting at 0x200000")
+    row5 = _row(text, "pc.ram ", "0x200000  2046M")
+    assert "19 @ 0x200000" in row5 and "100%" in row5 and row5.split()[-2] == "100%"  # all 2M
+    t.keys("p")
+    text = t.wait_for(lambda s: "whole-binding" in s, "whole-binding")
+    t.keys("u")
+    t.wait_for(lambda s: "per-range" in s and "0x200000  2046M" in s, "the policy undone")
+    t.keys("u")
+    text = t.wait_for(lambda s: "0x100000  2047M" in s and "modified" not in s, "the drag undone")
+    assert "99.95%" in _row(text, "pc.ram ", "0x100000  2047M")
+    t.keys("q")
+    assert t.wait_exit() == 0
