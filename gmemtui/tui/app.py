@@ -136,6 +136,12 @@ class GmemApp(App[None]):
 
     def on_mount(self) -> None:
         self.show(self.layout)
+        # a new theme may bring its own page colours ($gmem-page-N); the signal comes once they are set
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        self.map_view.theme_changed()
+        self.show(self.layout)
 
     # -- state --------------------------------------------------------------------------------------
 

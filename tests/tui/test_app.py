@@ -216,3 +216,18 @@ async def test_save_as_writes_yaml_and_asks_before_overwriting(tmp_path) -> None
         await pilot.press("y")
         await pilot.pause()
         assert load(str(tmp_path / "seed.yaml")).layout.policy == "4k-only" == app.layout.policy
+
+
+async def test_page_colours_come_from_the_theme(seed) -> None:
+    from textual.theme import Theme
+
+    app = GmemApp(seed, path_opened=False)
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one("#gpa-0")
+        first = bar.render_line(1)._segments[0].style.color.triplet.hex
+        assert first.upper() == "#E69F00"  # Okabe-Ito orange: the base page
+        app.register_theme(Theme("mine", primary="#004578", variables={"gmem-page-0": "#123456"}))
+        app.theme = "mine"
+        await pilot.pause()
+        await pilot.pause()
+        assert bar.render_line(1)._segments[0].style.color.triplet.hex == "#123456"

@@ -80,9 +80,10 @@ class MapView(VerticalScroll):
                     yield FileBar(self, fid, id=f"file-{fid}")
 
     def on_mount(self) -> None:
-        self.watch(self.app, "theme", lambda _theme: self._theme_changed(), init=True)
+        self.theme_changed()
 
-    def _theme_changed(self) -> None:
+    def theme_changed(self) -> None:
+        """Take the page colours from the theme's variables (``$gmem-page-N``, see ``palette``)."""
         variables = self.app.theme_variables
         self.page_colours = tuple(palette.colour(variables, k) for k in range(palette.MAX_SIZES))
         self.accent = Color.parse(variables.get("accent", "#CC79A7"))
