@@ -88,29 +88,45 @@ def scalar_text(node: Node, what: str, expected: str) -> str:
     return node.value.strip()
 
 
+MAX_VALUE = 1 << 64  # every address, size, offset and id of the uAPI fits a __u64
+_MAX_TEXT = 80  # a longer number cannot be below MAX_VALUE (and int() refuses 4300+ digits)
+
+
+def shown(text: str) -> str:
+    """The user's text quoted for a message, shortened if long."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _bounded(text: str, value: int) -> int:
+    if value >= MAX_VALUE:
+        raise ValueError(f"{shown(text)} is too large (more than 64 bits)")
+    return value
+
+
 def parse_int_text(text: str) -> int:
     """A non-negative integer as written: decimal, 0x/0o/0b, underscores; a leading 0 is refused."""
+    if len(text) > _MAX_TEXT:
+        raise ValueError(f"{shown(text)} is too large (more than 64 bits)")
     if _LEADING_ZERO_RE.match(text):
         raise ValueError(
-            f"{text!r} has a leading zero (octal in YAML 1.1): write {text.lstrip('0_') or '0'} or 0o..."
+            f"{shown(text)} has a leading zero (octal in YAML 1.1): write {text.lstrip('0_') or '0'} or 0o..."
         )
     if not _STRICT_INT_RE.match(text) or text.endswith("_") or "__" in text:
-        raise ValueError(f"{text!r} is not a non-negative integer")
-    return int(text.replace("_", ""), 0)
+        raise ValueError(f"{shown(text)} is not a non-negative integer")
+    return _bounded(text, int(text.replace("_", ""), 0))
 
 
 def parse_bytes_text(text: str) -> int:
     """An address or size: an integer as above or a "2G"/"512MiB"/"4k" string (powers of 1024)."""
-    if _LEADING_ZERO_RE.match(text):
-        return parse_int_text(text)  # raises the leading-zero message
-    if _STRICT_INT_RE.match(text):
-        return parse_int_text(text)
+    if _LEADING_ZERO_RE.match(text) or _STRICT_INT_RE.match(text) or len(text) > _MAX_TEXT:
+        return parse_int_text(text)  # also raises the leading-zero and too-large messages
     try:
-        return parse_size(text)
+        value = parse_size(text)
     except ValueError:
         raise ValueError(
-            f'{text!r} is not a byte count (write an integer, 0x..., or a size like "2G")'
+            f'{shown(text)} is not a byte count (write an integer, 0x..., or a size like "2G")'
         ) from None
+    return _bounded(text, value)
 
 
 def as_int(node: Node, what: str) -> int:
@@ -153,7 +169,8 @@ def as_page(node: Node, what: str, plat: Platform) -> int:
             value = parse_bytes_text(text)
         except ValueError:
             raise _Bad(
-                line_of(node), f"{what}: {text!r} is not a page size of {plat.arch} ({', '.join(plat.names)})"
+                line_of(node),
+                f"{what}: {shown(text)} is not a page size of {plat.arch} ({', '.join(plat.names)})",
             ) from None
     problem = page_problem(what, value, plat)
     if problem:
@@ -172,14 +189,14 @@ def as_str(node: Node, what: str) -> str | None:
 def as_choice(node: Node, what: str, choices: tuple[str, ...]) -> str:
     text = scalar_text(node, what, f"one of {', '.join(choices)}")
     if text not in choices:
-        raise _Bad(line_of(node), f"unknown {what} {text!r} (known: {', '.join(choices)})")
+        raise _Bad(line_of(node), f"unknown {what} {shown(text)} (known: {', '.join(choices)})")
     return text
 
 
 def as_bool(node: Node, what: str) -> bool:
     text = scalar_text(node, what, "true or false")
     if text.lower() not in ("true", "false"):
-        raise _Bad(line_of(node), f"{what}: expected true or false, got {text!r}")
+        raise _Bad(line_of(node), f"{what}: expected true or false, got {shown(text)}")
     return text.lower() == "true"
 
 
@@ -194,7 +211,7 @@ def as_flags(node: Node) -> int:
                 hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(FLAG_NAMES)}"
                 if text == "guest_memfd":
                     hint = "bind a file with the slot's guest_memfd key"
-                raise _Bad(line_of(item), f"unknown flag {text!r} ({hint})")
+                raise _Bad(line_of(item), f"unknown flag {shown(text)} ({hint})")
             mask |= FLAG_NAMES[text]
         return mask
     value = as_int(node, "flags") if not is_null(node) else 0
@@ -220,10 +237,10 @@ def _items(node: Node, where: str, known: tuple[str, ...], errors: list[_Bad]) -
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
-            errors.append(_Bad(line_of(k), f"unknown key {key!r} ({hint})"))
+            errors.append(_Bad(line_of(k), f"unknown key {shown(key)} ({hint})"))
             continue
         if key in keys:
-            errors.append(_Bad(line_of(k), f"duplicate key {key!r} (first on line {keys[key]})"))
+            errors.append(_Bad(line_of(k), f"duplicate key {shown(key)} (first on line {keys[key]})"))
             continue
         keys[key] = line_of(k)
         out[key] = v

@@ -245,6 +245,16 @@ SLOT = "slots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x1000\n"
             5,
             "flags: expected a flag name",
         ),
+        (
+            "slots:\n  - slot: 0\n    gpa: 0x10000000000000000\n    size: 4K\n",
+            3,
+            "gpa: '0x10000000000000000' is too large",
+        ),
+        (
+            "host_max_page: " + "9" * 100 + "\n",
+            1,
+            "host_max_page: '99999999999999999999999999999999999...' is not a page size of x86_64",
+        ),
         # unknown arch, policy, flag
         ("arch: arm64\n", 1, "unknown arch 'arm64' (known: x86_64)"),
         ("policy: per_range\n", 1, "unknown policy 'per_range' (known: per-range, whole-binding, 4k-only)"),

@@ -25,6 +25,7 @@ TOKENS = [
     "99999999999999999999999999", "32764", "0x1_0000_0000", "%YAML 1.1\n", "---\n", "...\n",
     "slot: ", "gpa: ", "size: ", "ua: ", "flags: ", "guest_memfd: ", "offset: ", "as: ", "id: ",
     "max_page: ", "mmap: ", "private: ", "policy: ", "arch: ", "host_max_page: ", "\n", "\n  ", "\n    ",
+    "0x" + "f" * 5000, "9" * 5000, "9" * 5000 + "G", "0xfffffffffffff000", "0x10000000000000000",
 ]  # fmt: skip
 
 
