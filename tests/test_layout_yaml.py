@@ -253,7 +253,7 @@ SLOT = "slots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x1000\n"
         (
             "host_max_page: " + "9" * 100 + "\n",
             1,
-            "host_max_page: '99999999999999999999999999999999999...' is not a page size of x86_64",
+            "host_max_page: '" + "9" * 37 + "...' is not a page size of x86_64",
         ),
         # unknown arch, policy, flag
         ("arch: arm64\n", 1, "unknown arch 'arm64' (known: x86_64)"),
