@@ -63,7 +63,7 @@ def dump_yaml(layout: Layout, header: str | None = None) -> str:
     if layout.files:
         out.append("guest_memfd:")
         for f in layout.files:
-            users = [s.slot for s in layout.slots if s.gmem == f.id]
+            users = sorted({s.slot for s in layout.slots if s.gmem == f.id})
             bound = f"bound by slot{'s' if len(users) > 1 else ''} {', '.join(map(str, users))}" if users \
                 else "no slot binds it"
             first = f"; first seen on line {f.line}" if f.line else ""
