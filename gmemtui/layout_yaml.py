@@ -300,7 +300,14 @@ class _Reader:
         before = len(self.errors)
         items = _items(node, "slot", SLOT_KEYS, self.errors)
         p = self.plat
-        ok = all([self.required(items, k, node, "a slot") for k in ("slot", "gpa", "size")])
+        where = "a slot"
+        slot_node = items.get("slot")
+        if isinstance(slot_node, ScalarNode):
+            try:
+                where = f"slot {parse_int_text(slot_node.value.strip())}"
+            except ValueError:
+                pass  # reported below
+        ok = all([self.required(items, k, node, where) for k in ("slot", "gpa", "size")])
 
         def sid(n: Node) -> int:
             v = as_int(n, "slot")

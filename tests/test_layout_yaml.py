@@ -221,8 +221,8 @@ SLOT = "slots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x1000\n"
         ("policy: per-range\npolicy: 4k-only\n", 2, "duplicate key 'policy' (first on line 1)"),
         # missing required keys
         ("slots:\n  - gpa: 0\n    size: 4K\n", 2, "missing required key 'slot' in a slot"),
-        ("slots:\n  - slot: 0\n    size: 4K\n", 2, "missing required key 'gpa' in a slot"),
-        ("slots:\n  - slot: 0\n    gpa: 0\n", 2, "missing required key 'size' in a slot"),
+        ("slots:\n  - slot: 0\n    size: 4K\n", 2, "missing required key 'gpa' in slot 0"),
+        ("slots:\n  - slot: 0\n    gpa: 0\n", 2, "missing required key 'size' in slot 0"),
         ("guest_memfd:\n  - size: 4K\n", 2, "missing required key 'id' in a guest_memfd file"),
         ("private:\n  - size: 4K\n", 2, "missing required key 'gpa' in a private range"),
         ("private:\n  - gpa: 0\n", 2, "missing required key 'size' in a private range"),
@@ -335,7 +335,7 @@ def test_errors(text, line, message):
 def test_first_error_in_file_order_wins():
     # the missing 'gpa' of the first slot (line 2) comes before the bad size (line 3)
     err = error("slots:\n  - slot: 0\n    size: 5K\n  - slot: 1\n    gpa: 0x800\n    size: 4K\n")
-    assert (err.line, err.message) == (2, "missing required key 'gpa' in a slot")
+    assert (err.line, err.message) == (2, "missing required key 'gpa' in slot 0")
     # a bad policy at the end does not hide a typo earlier
     err = error("slots:\n  - {slot: 0, gpa: 0, size: 4K, sise: 1}\npolicy: nope\n")
     assert err.line == 2 and "sise" in err.message

@@ -57,6 +57,23 @@ STYLED = {
         "private:\n"
         "  - {gpa: 16M, size: 2M}\n"
     ),
+    "reordered": (
+        "slots:          # slots first, keys out of the usual order, no name/policy/caps\n"
+        "  - size: 0x200000\n"
+        "    gpa: 0x200000   # gpa after size\n"
+        "    slot: 1\n"
+        "    guest_memfd: 3\n"
+        "  -\n"
+        "    slot: 2\n"
+        "    gpa: 0x400000\n"
+        "    size: 0x200000\n"
+        "    ua: ~\n"
+        "\n"
+        "# files last\n"
+        "guest_memfd:\n"
+        "  - max_page: 2M\n"
+        "    id: 3\n"
+    ),
     "crlf": "slots:\r\n  - slot: 0\r\n    gpa: 0x200000\r\n    size: 0x200000\r\n    flags: [log_dirty]",
 }
 
@@ -138,6 +155,20 @@ def test_seed_drag_rewrites_only_those_values():
         "-    offset: 0x100000         # not 2M-aligned: the point of the thread",
         "+    offset: 0x200000         # not 2M-aligned: the point of the thread",
     ]
+
+
+def test_top_level_keys_go_before_the_first_key_when_none_precedes():
+    text = STYLED["reordered"]
+    old = load(text)
+    new = old.with_settings(policy="whole-binding", private_max_page=2 << 20)
+    out = save_text(text, old, new)
+    assert out.startswith("policy: whole-binding\nprivate_max_page: 2M\nslots:          # slots first")
+    assert load(out) == new
+    i = old.slot_index((0, 1))
+    new = old.with_slot(i, ua=0x7F0000200000, offset=0x200000)
+    out = save_text(text, old, new)
+    assert "    slot: 1\n    ua: 0x7f0000200000\n    guest_memfd: 3\n    offset: 0x200000\n  -\n" in out
+    assert load(out) == new
 
 
 def test_unchanged_layout_is_byte_identical():
@@ -355,7 +386,7 @@ def edits(draw, old: Layout) -> Layout:
     return new
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_edits_round_trip_and_touch_only_edited_lines(data):
     name, text = data.draw(st.sampled_from(sources()), label="source")
