@@ -162,6 +162,22 @@ def test_seed_view_policy_key_and_quit(run_gmemtui, layout_copy: Path) -> None:
     assert "0x100000" in explain
     assert "2M" in _row(text, "slot-edge")
     assert "per-range" in text and "whole-binding" not in text
+    # the footer, the help screen and the command palette name the actions
+    text = t.wait_for(lambda s: "Policy" in s.rstrip().splitlines()[-1], "the footer")
+    footer = text.rstrip().splitlines()[-1]
+    for words in ("Policy", "Undo", "Save", "Help"):
+        assert words in footer
+    t.keys("?")
+    text = t.wait_for(lambda s: "Why not a larger page" in s, "the help screen")
+    assert "slot-edge" in text and "The aligned block around this frame" in text  # in plain words
+    t.keys("Escape")
+    t.wait_for(lambda s: "Why not a larger page" not in s, "the help screen closed")
+    t.keys("C-p")
+    t.wait_for(lambda s: "Search for commands" in s, "the command palette")
+    t.keys("-l", "undo")
+    t.wait_for(lambda s: "key: u" in s, "the Undo command with its key")
+    t.keys("Escape")
+    t.wait_for(lambda s: "🔎" not in s, "the palette closed")  # before the next key: esc+p is alt+p
     # one key: whole-binding, and slot 5 loses every 2M page
     t.keys("p")
     text = t.wait_for(lambda s: "whole-binding" in s, "the whole-binding policy")
