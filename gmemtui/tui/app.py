@@ -196,6 +196,8 @@ class GmemApp(App[None]):
             self.show(message.layout, message.focus)
 
     def on_hovered(self, message: Hovered) -> None:
+        if (message.as_, message.gpa) == self.focus_at:
+            return
         self.focus_at = (message.as_, message.gpa)
         self.explain.show(self.layout, message.as_, message.gpa)
 

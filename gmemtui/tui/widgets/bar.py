@@ -236,7 +236,7 @@ class Bar(Widget):
     def on_mouse_move(self, event: events.MouseMove) -> None:
         if self.drag is not None:
             new, focus, what = self._dragged(event)
-            if new is not self.map.current:
+            if new != self.map.current:  # a move within one column changes nothing: no recompute
                 self.post_message(LayoutEdited(new, False, focus, what))
             return
         frame = self.frame_at(event.x)
