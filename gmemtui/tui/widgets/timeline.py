@@ -75,6 +75,9 @@ class Timeline(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.states = states
         self._dragging = False
+        # a trace's states are built on demand (gmemtui.trace): look each one up once, not per repaint
+        self._last_index = states[len(states) - 1].index if len(states) else 0
+        self._label: tuple[int, str] | None = None
         # start at the final state: the layout of a trace is its state after the last line (SPEC §4)
         self.set_reactive(Timeline.index, self.validate_index(len(states) - 1 if index is None else index))
 
@@ -100,12 +103,15 @@ class Timeline(Widget):
         """The text of the first row, without styles (also used by tests and the tmux check)."""
         if not self.count:
             return "trace: no states"
-        state = self.states[self.index]
-        last = self.states[self.count - 1]
-        head = f"state {state.index}/{last.index}"
-        if not getattr(state, "line", 0):  # state 0: the empty layout before any line
-            return f"{head} · before the first trace line"
-        return f"{head} · line {state.line}: {state.text.strip()}"
+        if self._label is None or self._label[0] != self.index:
+            state = self.states[self.index]
+            head = f"state {state.index}/{self._last_index}"
+            if not getattr(state, "line", 0):  # state 0: the empty layout before any line
+                text = f"{head} · before the first trace line"
+            else:
+                text = f"{head} · line {state.line}: {state.text.strip()}"
+            self._label = (self.index, text)
+        return self._label[1]
 
     # -- drawing -------------------------------------------------------------------------------------
 
