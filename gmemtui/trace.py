@@ -50,6 +50,9 @@ _EVENT_RE = re.compile(
     rf"kvm_(?:(set_user_memory)\b(?=[^\n]*?{_SLOT_FIELD})|(convert_memory)\b(?=[^\n]*?{_START_FIELD}))([^\n]*)"
 )
 _SLOT_FIELD_RE = re.compile(_SLOT_FIELD)
+_START_FIELD_RE = re.compile(_START_FIELD)
+# The cheap scan: the first event name of each line; lines where it is prose take _EVENT_RE.
+_ANY_EVENT_RE = re.compile(r"kvm_(?:(set_user_memory)|convert_memory)\b([^\n]*)")
 
 # Fast paths: the exact printf formats of accel/kvm/trace-events (tail after the event name).
 _H = r"0x([0-9a-fA-F]+)"
@@ -476,13 +479,19 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
     n = 0  # changes so far
     count = text.count
 
-    for m in _EVENT_RE.finditer(text):
+    for m in _ANY_EVENT_RE.finditer(text):
         pos = m.start()
         line_no += count("\n", counted, pos)
         counted = pos
-        tail = m.group(3)
+        is_set, tail = m.group(1), m.group(2)
+        if not ("Slot#" in tail or "slot=" in tail and _SLOT_FIELD_RE.search(tail)) if is_set \
+                else not _START_FIELD_RE.search(tail):
+            later = _EVENT_RE.search(text, pos + 1, m.end())  # prose first, an event line after it?
+            if later is None:
+                continue
+            is_set, tail = later.group(1), later.group(3)
         try:
-            if m.group(1):  # kvm_set_user_memory
+            if is_set:  # kvm_set_user_memory
                 ev = cache.get(tail) if caching else None
                 if ev is None:
                     parsed = parse_set(tail)
