@@ -18,7 +18,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
 from .errors import InputError
-from .model import FLAG_NAMES, POLICIES, Layout, Slot, Warning_
+from .model import FLAG_NAMES, POLICIES, GmemFile, Layout, Slot, Warning_
 from .platform import PLATFORMS, Platform
 from .units import fmt_size
 
@@ -134,6 +134,9 @@ def layout_errors(layout: Layout, path: str) -> list[InputError]:
             err(f"guest_memfd {f.id}: {problem}", f.line)
 
     # slots one by one
+    files_by_id: dict[int, GmemFile] = {}
+    for f in layout.files:
+        files_by_id.setdefault(f.id, f)
     seen_keys: dict[tuple[int, int], int] = {}
     for s in layout.slots:
         for problem in _slot_errors(s, plat):
@@ -144,7 +147,7 @@ def layout_errors(layout: Layout, path: str) -> list[InputError]:
             )
         seen_keys.setdefault(s.key, s.line)
         if s.gmem is not None:
-            f = layout.file(s.gmem)
+            f = files_by_id.get(s.gmem)
             if f is None:
                 err(f"slot {s.slot}: guest_memfd {s.gmem} is not listed under guest_memfd", s.line)
             elif f.size is not None and f.size and s.offset + s.size > f.size:
@@ -170,14 +173,16 @@ def layout_errors(layout: Layout, path: str) -> list[InputError]:
             if furthest is None or start(s) + s.size > start(furthest) + furthest.size:
                 furthest = s
 
-    for as_ in sorted({s.as_ for s in layout.slots}):
-        sweep([s for s in layout.slots if s.as_ == as_], lambda s: s.gpa, f"in address space {as_}")
-    for fid in sorted({s.gmem for s in layout.slots if s.gmem is not None}):
-        sweep(
-            [s for s in layout.slots if s.gmem == fid],
-            lambda s: s.offset,
-            f"in guest_memfd {fid} (offsets)",
-        )
+    by_as: dict[int, list[Slot]] = {}
+    by_file: dict[int, list[Slot]] = {}
+    for s in layout.slots:
+        by_as.setdefault(s.as_, []).append(s)
+        if s.gmem is not None:
+            by_file.setdefault(s.gmem, []).append(s)
+    for as_, group in sorted(by_as.items()):
+        sweep(group, lambda s: s.gpa, f"in address space {as_}")
+    for fid, group in sorted(by_file.items()):
+        sweep(group, lambda s: s.offset, f"in guest_memfd {fid} (offsets)")
 
     for r in layout.private or ():
         for problem in (
