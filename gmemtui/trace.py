@@ -55,16 +55,16 @@ _START_FIELD_RE = re.compile(_START_FIELD)
 _ANY_EVENT_RE = re.compile(r"kvm_(?:(set_user_memory)|convert_memory)\b([^\n]*)")
 
 # Fast paths: the exact printf formats of accel/kvm/trace-events (tail after the event name).
-_H = r"0x([0-9a-fA-F]+)"
-_D = r"(-?[0-9]+)"
-_COMMON = rf"Slot#([0-9]+) flags={_H} gpa={_H} size={_H} ua={_H}"
+_H = r"0x([0-9a-fA-F]{1,32})"
+_D = r"(-?[0-9]{1,30})"
+_COMMON = rf"Slot#([0-9]{1,30}) flags={_H} gpa={_H} size={_H} ua={_H}"
 _FAST_91 = re.compile(
-    rf" AddrSpace#([0-9]+) {_COMMON} guest_memfd={_D} guest_memfd_offset={_H} ret={_D}\s*", re.A
+    rf" AddrSpace#([0-9]{1,30}) {_COMMON} guest_memfd={_D} guest_memfd_offset={_H} ret={_D}\s*", re.A
 )
 _FAST_UPM = re.compile(
-    rf" AddrSpace#([0-9]+) {_COMMON} ret={_D} restricted_fd={_D} restricted_offset={_H}\s*", re.A
+    rf" AddrSpace#([0-9]{1,30}) {_COMMON} ret={_D} restricted_fd={_D} restricted_offset={_H}\s*", re.A
 )
-_FAST_90 = re.compile(rf" AddrSpace#([0-9]+) {_COMMON} ret={_D}\s*", re.A)
+_FAST_90 = re.compile(rf" AddrSpace#([0-9]{1,30}) {_COMMON} ret={_D}\s*", re.A)
 _FAST_82 = re.compile(rf" {_COMMON} ret={_D}\s*", re.A)
 
 # By-name parser: each field and the names it has had in the five forms of SPEC §4.
@@ -84,7 +84,9 @@ _FIELD_RES = {
     for key, names in _FIELDS.items()
 }
 _SIGNED = ("ret", "fd")
-_NUM_RE = re.compile(r"(-?)(?:0[xX]([0-9a-fA-F]+)|([0-9]+))", re.ASCII)
+# at most 32 hex or 30 decimal digits (more is beyond 64 bits anyway; int() refuses 4300+ digits)
+_NUM_RE = re.compile(r"(-?)(?:0[xX]([0-9a-fA-F]{1,32})|([0-9]{1,30}))", re.ASCII)
+_LONG_NUM_RE = re.compile(r"-?(?:0[xX][0-9a-fA-F]+|[0-9]+)", re.ASCII)
 _CONV_START_RE = re.compile(r"(?<!\w)start[ =](\S*)", re.ASCII)
 _CONV_SIZE_RE = re.compile(r"(?<!\w)size[ =](\S*)", re.ASCII)
 _CONV_DIR_RE = re.compile(r"\b(shared_to_private|private_to_shared)\b", re.ASCII)
@@ -100,6 +102,8 @@ def _names(key: str) -> str:
 
 def _number(key: str, text: str) -> int:
     m = _NUM_RE.fullmatch(text)
+    if m is None and _LONG_NUM_RE.fullmatch(text):
+        raise _Bad(f"{_FIELDS[key][0]} value {text[:40]}... is too large")
     if m is None or (m.group(1) and key not in _SIGNED):
         kind = "an integer" if key in _SIGNED else "a non-negative integer (0x.. or decimal)"
         raise _Bad(f"{_FIELDS[key][0]} value {text[:40]!r} is not {kind}")
@@ -231,6 +235,8 @@ def parse_convert(tail: str) -> tuple[int, int, bool]:
         if len(found) != 1:
             raise _Bad(f"kvm_convert_memory line with {len(found)} {what} fields (expected one)")
         m = _NUM_RE.fullmatch(found[0])
+        if m is None and _LONG_NUM_RE.fullmatch(found[0]):
+            raise _Bad(f"kvm_convert_memory {what} {found[0][:40]}... is too large")
         if m is None or m.group(1):
             raise _Bad(f"kvm_convert_memory {what} {found[0][:40]!r} is not a non-negative integer")
         values.append(int(m.group(2), 16) if m.group(2) is not None else int(m.group(3)))

@@ -212,11 +212,15 @@ def test_shipped_traces_have_what_they_promise() -> None:
     (l91(32764, 0, 0, 0x1000, 0), "slot 32764"),
     (l91(0, 0, 0, 0x1000, 0, as_=2), "as 2"),
     (l91(0, 8, 0, 0x1000, 0), "unknown bits 0x8"),
+    (l91(0, 0, 0, 0x1000, 0).replace("ret=0", "ret=" + "9" * 5000), "too large"),
+    (l91(0, 0, 0, 0x1000, 0).replace("Slot#0", "Slot#" + "9" * 5000), "too large"),
+    (l91(0, 0, 0, 0x1000, 0).replace("gpa=0x0", "gpa=0x" + "f" * 40), "too large"),
     (l91(0, 0, 1 << 52, 0x1000, 0), "beyond 2^52"),
     ("kvm_set_user_memory Slot#131072 flags=0x0 gpa=0x0 size=0x1000 ua=0x0 ret=0", "as 2"),
     ("kvm_convert_memory start 0x1000 size 0x800 shared_to_private", "not a multiple"),
     ("kvm_convert_memory start 0x1000 size 0x1000 to_private", "shared_to_private or private_to_shared"),
     ("kvm_convert_memory start 0x1000 size zz shared_to_private", "'zz'"),
+    ("kvm_convert_memory start " + "1" * 5000 + " size 0x1000 shared_to_private", "too large"),
 ])
 def test_bad_event_line_is_file_line_message(bad: str, words: str) -> None:
     err = error_of(f"# a comment\n{l91(7, 0, 0x10000000, 0x1000, 0)}\n> {bad}\n")

@@ -23,7 +23,7 @@ REAL_LINES = sorted({
 })
 ODD_VALUES = ["", "-1", "0x", "0X10", "0x1001", "4294967295", "0xffffffff", "0xffffffffffffffffffff", "1e3",
               "-0x0", "٣", "0x٣", "18446744073709551615", "999999999999999999999999", "0x7fffffff", "12abc",
-              "0x1000,", "None", "=", "#", "\u2028", "\x85", "\x00"]
+              "0x1000,", "None", "=", "#", "\u2028", "\x85", "\x00", "9" * 5000, "0x" + "f" * 40]
 HEADS = ["", "kvm_set_user_memory Slot#", "kvm_convert_memory start "]
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
