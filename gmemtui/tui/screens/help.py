@@ -31,7 +31,8 @@ INTRO = (
 
 GLYPH_NOTE = (
     "Each size has its own glyph, denser as pages grow, so the map reads without colour too "
-    "(NO_COLOR). The colours are a colour-blind-safe palette (Okabe-Ito) and follow the theme."
+    "(NO_COLOR). The colours are a colour-blind-safe palette (Okabe-Ito) and follow the theme "
+    "(change it from the command palette: type \"theme\")."
 )
 
 POLICY_TEXT = {
@@ -111,10 +112,10 @@ def rules_table() -> Table:
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("reason", no_wrap=True, style="bold")
     table.add_column("what it means", ratio=3)
-    table.add_column("kernel", ratio=2, style="dim")
+    table.add_column("kernel", ratio=2, style="italic")
     for rule in RULES:
         plain = Text(rule.plain)
-        plain.append(f"  ({_frames_checked(rule)})", style="dim")
+        plain.append(f"\nchecked for: {_frames_checked(rule)}", style="italic")
         table.add_row(str(rule.number), rule.code, plain, rule.source)
     return table
 
