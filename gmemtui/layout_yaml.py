@@ -395,8 +395,20 @@ _REQUIRED = object()  # sentinel default: the key must be present and not null
 _DEFAULT = object()  # sentinel default: computed from other keys (ua = gpa)
 
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)  # libyaml: same nodes and lines, twice as fast
+
+
 def compose(text: str, path: str) -> Node | None:
-    """The YAML node tree (with marks), or an InputError at the line of the YAML problem."""
+    """The YAML node tree (with marks), or an InputError at the line of the YAML problem.
+
+    libyaml composes when present; on any failure the pure-Python loader has the last word, so the
+    messages (and what is accepted) are the same with or without libyaml.
+    """
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except Exception:  # noqa: BLE001 - judged again below
+            pass
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:

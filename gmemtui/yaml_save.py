@@ -342,7 +342,10 @@ def save_text(original_text: str, old: Layout, new: Layout) -> str:
         raise ValueError("save_text cannot add or remove guest_memfd files")
     if old.private != new.private or old.arch != new.arch or old.name != new.name:
         raise ValueError("save_text only rewrites slot, file and policy values")
-    root = yaml.compose(original_text, Loader=yaml.SafeLoader)
+    try:  # the pure-Python loader: its marks index the str exactly (libyaml skips a BOM)
+        root = yaml.compose(original_text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError) as e:
+        raise ValueError(f"the original text is not YAML: {' '.join(str(e).split())}") from None
     if not isinstance(root, MappingNode):
         raise ValueError("the original text is not a YAML mapping")
     w = _Writer(original_text, new.platform)
