@@ -28,7 +28,7 @@ async def test_drag_slot5_start_to_2m_turns_it_all_2m(seed) -> None:
         s = slot(app, SLOT5)
         assert (s.gpa, s.offset, s.ua) == (0x180000, 0x180000, 0x7F24AFD80000)
         row = app.table.values("0:5")
-        assert (row["gpa"], row["guest_memfd @ offset"]) == ("0x180000", "19 @ 0x180000")
+        assert (row["gpa"], row["gmem @ offset"]) == ("0x180000", "19 @ 0x180000")
         assert row["4K"] != "-" and row["2M"] != "100%"
         text = bar.render_line(1).text
         assert text[16:24] == " " * 8 and text[24:32] == "░" * 8 and text[32:40] == "▒" * 8
@@ -83,7 +83,7 @@ async def test_drag_a_binding_along_its_file(seed) -> None:
         after = slot(app, (0, 3))
         assert after.offset == 0x80000
         assert (after.gpa, after.size, after.ua) == (before.gpa, before.size, before.ua)
-        assert app.table.values("0:3")["guest_memfd @ offset"] == "33 @ 0x80000"
+        assert app.table.values("0:3")["gmem @ offset"] == "33 @ 0x80000"
         assert bar.render_line(1).text[:10] == " " * 8 + "░░"
 
 

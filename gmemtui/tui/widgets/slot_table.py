@@ -14,19 +14,23 @@ from ...textfmt import pct
 from ...units import fmt_size_approx
 from .bar import SlotPicked
 
+NAME_WIDTH = 16  # longer names are cut: the coverage columns must stay on screen
+
 
 def row_key(slot: Slot) -> str:
     return f"{slot.as_}:{slot.slot}"
 
 
 def columns(names: Sequence[str]) -> list[str]:
-    return ["as", "slot", "name", "gpa", "size", "guest_memfd @ offset", *names, "flags"]
+    return ["as", "slot", "name", "gpa", "size", "gmem @ offset", *names, "flags"]
 
 
 def row(slot: Slot, counts: dict[str, int], names: Sequence[str], warned: bool) -> tuple[str, ...]:
     gmem = f"{slot.gmem} @ {slot.offset:#x}" if slot.gmem is not None else "-"
     flags = " ".join(flag_names(slot.flags)) + (" ⚠" if warned else "")
-    return (str(slot.as_), str(slot.slot), slot.name or "", f"{slot.gpa:#x}", fmt_size_approx(slot.size),
+    name = slot.name or ""
+    name = name if len(name) <= NAME_WIDTH else name[: NAME_WIDTH - 1] + "…"
+    return (str(slot.as_), str(slot.slot), name, f"{slot.gpa:#x}", fmt_size_approx(slot.size),
             gmem, *(pct(counts[n], slot.size) for n in names), flags.strip())
 
 
@@ -67,7 +71,8 @@ class SlotTable(DataTable):
         if names != self._names or [k for k, _ in new] != [k for k, _ in self._rows]:
             self.clear(columns=names != self._names)
             if names != self._names:
-                self.add_columns(*columns(names))
+                for label in columns(names):
+                    self.add_column(label, width=NAME_WIDTH if label == "name" else None)
                 self._names = names
             for key, values in new:
                 self.add_row(*values, key=key)

@@ -13,20 +13,20 @@ from .. import palette
 BAR = 12
 
 
-def summary_text(coverage: Coverage, colours: tuple[str, ...] = ()) -> Text:
+def summary_text(coverage: Coverage, colours: tuple[str, ...] = (), bar: int = BAR) -> Text:
     names = coverage.layout.platform.names
     whole = coverage.size
     text = Text("total ", style="bold")
     text.append(f"{fmt_size_approx(whole)}  ")
     for k, name in enumerate(names):
         n = coverage.total[name]
-        fill = round(BAR * n / whole) if whole else 0
+        fill = round(bar * n / whole) if whole else 0
         if n and not fill:
             fill = 1
         style = colours[k] if k < len(colours) else ""
         text.append(f"{name} ", style="bold")
         text.append(palette.glyph(k) * fill, style=style)
-        text.append("·" * (BAR - fill), style="dim")
+        text.append("·" * (bar - fill), style="dim")
         text.append(f" {fmt_size_approx(n)} ({pct(n, whole)})  ")
     return text
 
@@ -35,4 +35,15 @@ class Summary(Static):
     DEFAULT_CSS = "Summary { height: auto; padding: 0 1; }"
 
     def show(self, coverage: Coverage, colours: tuple[str, ...]) -> None:
-        self.update(summary_text(coverage, colours))
+        self._shown = (coverage, colours)
+        self.update(summary_text(coverage, colours, self._bar()))
+
+    def _bar(self) -> int:
+        """Bars shrink on narrow terminals so the totals stay on one line."""
+        width = self.size.width or 120
+        return max(3, min(BAR, (width - 75) // 3))
+
+    def on_resize(self) -> None:
+        shown = getattr(self, "_shown", None)
+        if shown is not None:
+            self.update(summary_text(*shown, self._bar()))
