@@ -54,5 +54,5 @@ def legend(names: tuple[str, ...]) -> list[tuple[str, str, int | None]]:
     """(glyph, label, ladder index or None) rows for a legend: one per size, then mixed and hole."""
     rows: list[tuple[str, str, int | None]] = [(glyph(k), name, k) for k, name in enumerate(names)]
     rows.append((MIXED, "mixed: several sizes in one cell (colour of the smallest)", 0))
-    rows.append(("·", "hole: no slot", None))
+    rows.append((HOLE, "blank: a hole, no slot at these addresses", None))
     return rows
