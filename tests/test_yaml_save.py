@@ -74,7 +74,7 @@ STYLED = {
         "  - max_page: 2M\n"
         "    id: 3\n"
     ),
-    "bom": "\ufeff# starts with a byte order mark\nslots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x200000 # é\n",
+    "bom": "\ufeff# a byte order mark\nslots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x200000 # é\n",
     "crlf": "slots:\r\n  - slot: 0\r\n    gpa: 0x200000\r\n    size: 0x200000\r\n    flags: [log_dirty]",
 }
 
