@@ -109,6 +109,7 @@ class Bar(Widget):
     Bar { height: 3; width: 1fr; }
     """
     BAR_ROW = 1
+    TICK_ROW = 0  # the row of axis labels (subclasses say which)
 
     def __init__(self, map_view: MapView, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -170,12 +171,17 @@ class Bar(Widget):
         # the bar row only changes when its axis, runs or colours do: a drag of one slot leaves the
         # bars of other files as they were (their strips stay cached)
         data = (axis, runs, base, self.map.page_colours)
-        keep = self._strips.get(self.BAR_ROW) if data == self._data else None
+        same_axis = self._data is not None and (axis, base) == (self._data[0], self._data[2])  # type: ignore[index]
+        kept = {}
+        if data == self._data and self.BAR_ROW in self._strips:
+            kept[self.BAR_ROW] = self._strips[self.BAR_ROW]
+        if same_axis and self.TICK_ROW in self._strips:
+            kept[self.TICK_ROW] = self._strips[self.TICK_ROW]  # ticks depend on the axis only
+        if self.BAR_ROW not in kept:
+            self._cells = RunIndex.of(runs).cells(axis)
         self._data = data
         self._axis = axis
-        self._strips = {} if keep is None else {self.BAR_ROW: keep}
-        if keep is None:
-            self._cells = RunIndex.of(runs).cells(axis)
+        self._strips = kept
         self.base_style = base
         self.page_styles = tuple(base + Style(color=c.rich_color) for c in self.map.page_colours)
         self.dim_style = base + Style(dim=True)

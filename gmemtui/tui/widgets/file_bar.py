@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class FileBar(Bar):
     """Row 0: title (id, size, folio max, bindings); row 1: the bar; row 2: offset ticks."""
 
+    TICK_ROW = 2
+
     def __init__(self, map_view: MapView, file_id: int, *, id: str | None = None) -> None:
         super().__init__(map_view, id=id, classes="file-bar")
         self.file_id = file_id
