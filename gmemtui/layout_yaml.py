@@ -34,6 +34,7 @@ from .units import parse_size
 from .validate import (
     as_problem,
     check_layout,
+    layout_errors,
     multiple_problem,
     page_problem,
     range_problem,
@@ -476,15 +477,13 @@ def load_yaml(text: str, path: str) -> Layout:
                 out.append(item)
         return out
 
+    n_errors = len(errors)
     files = each("guest_memfd", "guest_memfd file", r.file)
+    files_complete = len(errors) == n_errors
     slots = each("slots", "slot", r.slot)
     private: list[PrivateRange] | None = None
     if "private" in top and not is_null(top["private"]):
         private = each("private", "private range", r.private)
-
-    if errors:
-        first = min(errors, key=lambda e: e.line)
-        raise InputError(first.message, path, first.line)
 
     layout = Layout(
         slots=tuple(slots),
@@ -492,10 +491,24 @@ def load_yaml(text: str, path: str) -> Layout:
         private=tuple(private) if private is not None else None,
         name=name,
         arch=arch,
-        policy=policy,
-        host_max_page=host,
-        private_max_page=private_max,
+        policy=policy if policy is not None else DEFAULT_POLICY,
+        host_max_page=host if host is not None else plat.page(DEFAULT_HOST_MAX_PAGE).bytes,
+        private_max_page=private_max
+        if private_max is not None
+        else plat.page(DEFAULT_PRIVATE_MAX_PAGE).bytes,
     )
+    if errors:
+        first = min(errors, key=lambda e: e.line)
+        # a whole-layout error (overlap, duplicate ...) among the entries that did parse, on an
+        # earlier line, comes first; those about files only count if every file entry parsed
+        for e in layout_errors(layout, path):
+            if (
+                e.line is not None
+                and e.line < first.line
+                and (files_complete or "guest_memfd" not in e.message)
+            ):
+                raise e
+        raise InputError(first.message, path, first.line)
     try:
         check_layout(layout, path)
     except InputError as e:

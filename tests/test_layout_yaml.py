@@ -341,6 +341,19 @@ def test_first_error_in_file_order_wins():
     assert err.line == 2 and "sise" in err.message
 
 
+def test_an_earlier_overlap_comes_before_a_later_typo():
+    err = error(
+        "slots:\n  - {slot: 0, gpa: 0, size: 8K}\n  - {slot: 1, gpa: 4K, size: 8K}\n"
+        "  - {slot: 2, gpa: 1M, size: 8K, flags: [bad]}\n"
+    )
+    assert err.line == 3 and "overlaps slot 0" in err.message
+    # but a slot naming a file whose entry is broken is not blamed for it
+    err = error(
+        "slots:\n  - {slot: 0, gpa: 0, size: 8K, guest_memfd: 1}\nguest_memfd:\n  - {id: 1, mmap: maybe}\n"
+    )
+    assert err.line == 4 and "mmap" in err.message
+
+
 def test_unique_and_overlap_checks_are_per_address_space():
     layout = load("slots:\n  - {slot: 0, gpa: 0, size: 8K}\n  - {slot: 1, as: 1, gpa: 0, size: 8K}\n")
     assert len(layout.slots) == 2
