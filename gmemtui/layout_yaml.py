@@ -3,9 +3,9 @@
 The file is composed, not constructed (``yaml.compose`` with the safe loader): every key and value
 keeps its mark, so an error names the line it is on, and numbers are parsed from the node's own
 text. That sidesteps YAML 1.1's surprises (``0777`` as octal, ``1:30`` as sexagesimal, ``0x`` only
-in some resolvers) and accepts ``"2G"``-style sizes. Syntax and per-value problems are collected
-and the first in file order is raised; then ``validate.check_layout`` checks what needs the whole
-layout (overlaps, duplicates, bindings inside files).
+in some resolvers) and accepts ``"2G"``-style sizes. Problems of single values are collected, and
+``validate.layout_errors`` adds what needs the whole layout (overlaps, duplicates, bindings inside
+files); the first in file order is raised.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def describe(node: Node) -> str:
         return "a list"
     if node.tag == NULL_TAG:
         return "nothing"
-    return repr(node.value)
+    return shown(node.value)
 
 
 def is_null(node: Node) -> bool:
@@ -460,7 +460,7 @@ def load_yaml(text: str, path: str) -> Layout:
         plat.page(DEFAULT_PRIVATE_MAX_PAGE).bytes,
     )
 
-    def each(key: str, what: str, read: Callable[[Node], object]) -> list:
+    def each(key: str, read: Callable[[Node], object]) -> list:
         out = []
         try:
             nodes = _seq(top[key], key) if key in top else []
@@ -478,12 +478,12 @@ def load_yaml(text: str, path: str) -> Layout:
         return out
 
     n_errors = len(errors)
-    files = each("guest_memfd", "guest_memfd file", r.file)
+    files = each("guest_memfd", r.file)
     files_complete = len(errors) == n_errors
-    slots = each("slots", "slot", r.slot)
+    slots = each("slots", r.slot)
     private: list[PrivateRange] | None = None
     if "private" in top and not is_null(top["private"]):
-        private = each("private", "private range", r.private)
+        private = each("private", r.private)
 
     layout = Layout(
         slots=tuple(slots),
