@@ -44,13 +44,13 @@ def check(text: str) -> None:
     assert all(sum(sc.bytes.values()) == sc.slot.size for sc in cov.slots)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300))
 def test_random_text(text):
     check(text)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(TOKENS) | st.text(max_size=4), max_size=40))
 def test_random_token_soup(tokens):
     check("".join(tokens))
@@ -91,7 +91,7 @@ def mutated(draw) -> str:
     return text
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_shipped_layouts(text):
     check(text)

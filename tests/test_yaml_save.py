@@ -387,7 +387,7 @@ def edits(draw, old: Layout) -> Layout:
     return new
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_edits_round_trip_and_touch_only_edited_lines(data):
     name, text = data.draw(st.sampled_from(sources()), label="source")
