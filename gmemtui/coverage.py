@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .model import Layout, Slot
-from .rules import Attributes, SlotFacts, frame_verdict
+from .rules import Attributes, SizeStep, SlotFacts, size_steps
 
 
 @dataclass(frozen=True)
@@ -72,30 +72,58 @@ def cut_points(facts: SlotFacts) -> list[int]:
 
 
 def slot_runs(facts: SlotFacts) -> tuple[Run, ...]:
+    """The slot's runs: the verdict of each piece between cut points, adjacent equal pieces merged.
+
+    The slot-level rules are evaluated once per attribute (``size_steps``); per piece only the
+    per-block rules (slot-edge, mixed-attributes) are checked (``block_verdict``, inlined).
+    """
     shift = facts.base_shift
     names = facts.page_names
+    top = len(names) - 1
     cuts = cut_points(facts)
-    runs: list[list[object]] = []  # [start, end, page, private, reason] in frames
-    for i, c in enumerate(cuts):
-        end = cuts[i + 1] if i + 1 < len(cuts) else facts.E
-        private = facts.attrs.private_at(facts.slot, c)
-        k, reason = frame_verdict(facts, c, private)
-        if runs and runs[-1][2] == k and runs[-1][3] == private and runs[-1][4] == reason:
-            runs[-1][1] = end
+    cuts.append(facts.E)
+    attrs, slot = facts.attrs, facts.slot
+    uniform = attrs.bounds is None or not attrs.edges_within(facts.B, facts.E)
+    steps: dict[bool, tuple[SizeStep, ...]] = {}
+    runs: list[list] = []  # [start, end, page, private, reason] in frames
+    private = attrs.private_at(slot, facts.B)
+    last = None
+    for i in range(len(cuts) - 1):
+        c = cuts[i]
+        if not uniform:
+            private = attrs.private_at(slot, c)
+        st = steps.get(private)
+        if st is None:
+            st = steps[private] = size_steps(facts, private)
+        k, reason = top, None
+        for j, (n, block_rules, stop) in enumerate(st):
+            f = c - c % n
+            for rule in block_rules:
+                if rule.fails(facts, f, n, private):
+                    k, reason = j, rule.code
+                    break
+            else:
+                if stop is None:
+                    continue
+                k, reason = j, stop.code
+            break
+        if last is not None and last[2] == k and last[3] == private and last[4] == reason:
+            last[1] = cuts[i + 1]
         else:
-            runs.append([c, end, k, private, reason])
-    return tuple(Run(a << shift, (b - a) << shift, names[k], p, r) for a, b, k, p, r in runs)
+            last = [c, cuts[i + 1], k, private, reason]
+            runs.append(last)
+    return tuple([Run(a << shift, (b - a) << shift, names[k], p, r) for a, b, k, p, r in runs])
 
 
 def compute(layout: Layout) -> Coverage:
     """The runs and byte counts of every slot of the layout (SPEC §2 closed form)."""
     plat = layout.platform
-    attrs = Attributes.of(layout)
-    zero = {name: 0 for name in plat.names}
+    make = SlotFacts.maker(layout, Attributes.of(layout))
+    zero = dict.fromkeys(plat.names, 0)
     total = dict(zero)
     out: list[SlotCoverage] = []
     for slot in sorted(layout.slots, key=lambda s: (s.as_, s.gpa)):
-        runs = slot_runs(SlotFacts.of(layout, slot, attrs))
+        runs = slot_runs(make(slot))
         counts = dict(zero)
         for r in runs:
             counts[r.page] += r.size

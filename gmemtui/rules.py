@@ -22,6 +22,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import Layout, Slot
 from .units import fmt_size
@@ -36,6 +37,9 @@ class Rule:
     plain: str  # one sentence for students
     fails: Callable[[SlotFacts, int, int, bool], bool]  # (facts, aligned start f, frames n, private)
     numbers: Callable[[SlotFacts, int, int, bool], str]  # the values that decide it, for `explain`
+    # True when the outcome depends on the aligned block [f, f+n) (rules 2 and 4); every other rule
+    # depends only on the slot, the attribute and n, so coverage evaluates it once per slot and size.
+    per_block: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,27 +114,43 @@ class SlotFacts:
 
     @classmethod
     def of(cls, layout: Layout, slot: Slot, attrs: Attributes | None = None) -> SlotFacts:
+        return cls.maker(layout, attrs)(slot)
+
+    @classmethod
+    def maker(cls, layout: Layout, attrs: Attributes | None = None) -> Callable[[Slot], SlotFacts]:
+        """A builder of SlotFacts for the slots of one layout: the VM-wide values computed once."""
         plat = layout.platform
         sh = plat.base_shift
-        f = layout.file(slot.gmem) if slot.gmem is not None else None
-        return cls(
-            slot=slot,
-            B=slot.gpa >> sh,
-            P=slot.size >> sh,
-            U=slot.ua >> sh,
-            O=slot.offset >> sh if slot.gmem is not None else 0,
-            gmem=slot.gmem is not None,
-            gmem_only=f is not None and f.mmap,
-            folio_max=(f.max_page >> sh) if f is not None else 0,
-            host_max=layout.host_max_page >> sh,
-            private_max=layout.private_max_page >> sh,
-            policy=layout.policy,
-            has_private=layout.has_private_memory,
-            attrs=attrs if attrs is not None else Attributes.of(layout),
-            page_frames=tuple(plat.frames(p) for p in plat.ladder),
-            page_names=plat.names,
-            base_shift=sh,
-        )
+        files = {f.id: f for f in layout.files}
+        attrs = attrs if attrs is not None else Attributes.of(layout)
+        has_private = layout.has_private_memory
+        host_max = layout.host_max_page >> sh
+        private_max = layout.private_max_page >> sh
+        page_frames = tuple(plat.frames(p) for p in plat.ladder)
+        names = plat.names
+
+        def make(slot: Slot) -> SlotFacts:
+            f = files.get(slot.gmem) if slot.gmem is not None else None
+            return cls(
+                slot=slot,
+                B=slot.gpa >> sh,
+                P=slot.size >> sh,
+                U=slot.ua >> sh,
+                O=slot.offset >> sh if slot.gmem is not None else 0,
+                gmem=slot.gmem is not None,
+                gmem_only=f is not None and f.mmap,
+                folio_max=(f.max_page >> sh) if f is not None else 0,
+                host_max=host_max,
+                private_max=private_max,
+                policy=layout.policy,
+                has_private=has_private,
+                attrs=attrs,
+                page_frames=page_frames,
+                page_names=names,
+                base_shift=sh,
+            )
+
+        return make
 
     def uses_gmem(self, private: bool) -> bool:
         """Whether the gmem rules (6-11) decide this frame rather than the host page (rule 5)."""
@@ -183,6 +203,7 @@ RULES: tuple[Rule, ...] = (
         lambda s, f, n, p: f < s.B or f + n > s.E,
         lambda s, f, n, p: f"{_sz(s, n)} block {_range(s, f, f + n)} "
         + ("sticks out of" if f < s.B or f + n > s.E else "inside") + f" slot {_range(s, s.B, s.E)}",
+        per_block=True,
     ),
     Rule(
         3, "ua-misaligned", "all", "kvm_alloc_memslot_metadata (gfn vs ugfn congruence)",
@@ -199,6 +220,7 @@ RULES: tuple[Rule, ...] = (
                                            else "is all " + ("private" if p else "shared"))
             if s.has_private else "VM has no private memory"
         ),
+        per_block=True,
     ),
     Rule(
         5, "host-page", "shared", "host_pfn_mapping_level",
@@ -265,7 +287,81 @@ def applies(rule: Rule, facts: SlotFacts, private: bool) -> bool:
 
 
 def _applicable(facts: SlotFacts, private: bool) -> tuple[Rule, ...]:
-    return tuple(r for r in RULES if applies(r, facts, private))
+    # which rules apply depends on the slot only through uses_gmem: memoise on (uses_gmem, private)
+    key = (facts.uses_gmem(private), private, id(RULES))
+    rules = _APPLICABLE.get(key)
+    if rules is None:
+        rules = _APPLICABLE[key] = tuple(r for r in RULES if applies(r, facts, private))
+    return rules
+
+
+_APPLICABLE: dict[tuple[bool, bool, int], tuple[Rule, ...]] = {}
+
+
+class SizeStep(NamedTuple):
+    """How to decide one size above the base page for the frames of one slot and attribute.
+
+    ``block_rules`` are the per-block rules (2, 4) that come before ``stop``, the first slot-level
+    rule that fails at this size (None: none fails). A block's first failure is the first failing
+    rule of ``block_rules``, else ``stop``: the same answer as walking every rule in order.
+    """
+
+    frames: int
+    block_rules: tuple[Rule, ...]
+    stop: Rule | None
+
+
+def _split(rules: tuple[Rule, ...]) -> tuple[tuple[tuple[int, Rule], ...], tuple[tuple[Rule, ...], ...]]:
+    """(slot-level rules with their positions, per-block rules before each position 0..len)."""
+    slot_level = tuple((i, r) for i, r in enumerate(rules) if not r.per_block)
+    before = tuple(tuple(r for r in rules[:i] if r.per_block) for i in range(len(rules) + 1))
+    return slot_level, before
+
+
+_SPLIT: dict[int, tuple] = {}  # id(applicable rules) -> (those rules, *_split(them))
+
+
+def size_steps(facts: SlotFacts, private: bool) -> tuple[SizeStep, ...]:
+    """The slot-level rules evaluated once for this slot and attribute, one step per size above the base.
+
+    Walks the sizes from the largest down: a rule that holds at a size holds at every smaller one
+    (every rule is monotone, SPEC §2), so each smaller size resumes at the rule that stopped the
+    larger one and every rule is evaluated about once.
+    """
+    rules = _applicable(facts, private)
+    split = _SPLIT.get(id(rules))
+    if split is None or split[0] is not rules:
+        split = _SPLIT[id(rules)] = (rules, *_split(rules))
+    _, slot_level, before = split
+    steps: list[SizeStep] = []
+    j = 0  # slot-level rules before index j hold at every size still to come
+    end = len(rules)
+    for n in reversed(facts.page_frames[1:]):
+        stop, pos = None, end
+        while j < len(slot_level):
+            i, rule = slot_level[j]
+            if rule.fails(facts, 0, n, private):  # slot-level: f unused
+                stop, pos = rule, i
+                break
+            j += 1
+        steps.append(SizeStep(n, before[pos], stop))
+    steps.reverse()
+    return tuple(steps)
+
+
+def block_verdict(
+    facts: SlotFacts, steps: tuple[SizeStep, ...], g: int, private: bool
+) -> tuple[int, str | None]:
+    """``frame_verdict`` from precomputed ``size_steps`` (same answer; per-block rules only)."""
+    for k, step in enumerate(steps):
+        n = step.frames
+        f = g - g % n
+        for rule in step.block_rules:
+            if rule.fails(facts, f, n, private):
+                return k, rule.code
+        if step.stop is not None:
+            return k, step.stop.code
+    return len(steps), None
 
 
 def first_failure(facts: SlotFacts, f: int, n: int, private: bool) -> Rule | None:
