@@ -10,7 +10,9 @@ slot table, summary, explain, warnings), and the repaint of the bars and the tab
 ``render_lines`` over the whole widget, as the compositor asks after a refresh). It is measured in a
 headless ``GmemApp`` of 140x45 cells, for the seed layout (slot 5's start edge) and for a generated
 512-slot layout (a slot in the middle), sweeping the edge back and forth in 4K steps.
-Rows: ``model`` = edit + compute; ``update`` = ``show`` (which recomputes too); ``bars`` / ``table`` =
+Rows: ``model`` = edit + a full ``coverage.compute`` of every slot (the model cost on its own);
+``update`` = ``show``, which recomputes with the app's cache (``gmemtui.tui.live``: only slots whose
+inputs changed) and refreshes every panel; ``bars`` / ``table`` =
 their render; ``step`` = update + bars + table (what a mouse move costs the app); ``screen`` = a
 composite of the whole screen from the widgets' caches (what the compositor adds), for scale.
 """
