@@ -6,6 +6,9 @@ attribute edge (rule 4). All three are constant between these cut points: the sl
 size's first and last aligned boundary inside the slot, each attribute edge, and each size's
 aligned boundaries on either side of an attribute edge. So the verdict of the first frame of each
 piece is the verdict of the whole piece: the cost grows with slots and private ranges, not bytes.
+The other rules depend only on the slot, the attribute and the size: they are evaluated once per
+slot and attribute (``rules.size_steps``), and a size where one of them fails before rule 2 or 4
+is reached needs no cuts for that rule.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .model import Layout, Slot
-from .rules import Attributes, SizeStep, SlotFacts, size_steps
+from .rules import RULE_BY_CODE, RULES, Attributes, Rule, SlotFacts, size_steps
 
 
 @dataclass(frozen=True)
@@ -55,48 +58,65 @@ class Coverage:
         raise KeyError(key)
 
 
-def cut_points(facts: SlotFacts) -> list[int]:
-    """Sorted frames where the verdict may change, starting with B (all inside [B, E))."""
+# The per-block rules (rules.Rule.per_block): the only ones whose answer changes inside a slot.
+SLOT_EDGE = RULE_BY_CODE["slot-edge"]
+MIXED = RULE_BY_CODE["mixed-attributes"]
+assert {r for r in RULES if r.per_block} == {SLOT_EDGE, MIXED}, "a new per-block rule needs its cuts"
+
+
+def cut_points(
+    facts: SlotFacts, live: list[tuple[Rule, ...]] | None = None, edges: tuple[int, ...] | None = None
+) -> list[int]:
+    """Sorted frames where the verdict may change, starting with B (all inside [B, E)).
+
+    ``live[k]``: the per-block rules evaluated at ladder size k+1 (None: both). A rule that is never
+    evaluated at a size (a slot-level rule fails before it) needs no cuts there. ``edges``: the
+    attribute edges inside the slot, if already known.
+    """
     B, E = facts.B, facts.E
-    cuts = {B}
-    for n in facts.page_frames[1:]:
-        cuts.add(-(-B // n) * n)
-        cuts.add(E - E % n)
-    for x in facts.attrs.edges_within(B, E):
-        cuts.add(x)
-        for n in facts.page_frames[1:]:
-            lo = x - x % n
-            cuts.add(lo)
-            cuts.add(lo + n)
-    return sorted(c for c in cuts if B <= c < E)
+    if edges is None:
+        edges = facts.attrs.edges_within(B, E)
+    cuts = [B, *edges]  # the attribute changes at each edge
+    for k, n in enumerate(facts.page_frames[1:]):
+        rules = live[k] if live is not None else (SLOT_EDGE, MIXED)
+        if SLOT_EDGE in rules:  # rule 2 changes at the first and last aligned boundary inside
+            cuts += (-(-B // n) * n, E - E % n)
+        if edges and MIXED in rules:  # rule 4 changes at the aligned boundaries around an edge
+            for x in edges:
+                lo = x - x % n
+                cuts += (lo, lo + n)
+    return sorted({c for c in cuts if B <= c < E})
 
 
 def slot_runs(facts: SlotFacts) -> tuple[Run, ...]:
     """The slot's runs: the verdict of each piece between cut points, adjacent equal pieces merged.
 
     The slot-level rules are evaluated once per attribute (``size_steps``); per piece only the
-    per-block rules (slot-edge, mixed-attributes) are checked (``block_verdict``, inlined).
+    per-block rules (slot-edge, mixed-attributes) that come before a slot-level failure are checked.
     """
     shift = facts.base_shift
     names = facts.page_names
     top = len(names) - 1
-    cuts = cut_points(facts)
-    cuts.append(facts.E)
     attrs, slot = facts.attrs, facts.slot
-    uniform = attrs.bounds is None or not attrs.edges_within(facts.B, facts.E)
-    steps: dict[bool, tuple[SizeStep, ...]] = {}
-    runs: list[list] = []  # [start, end, page, private, reason] in frames
+    edges = attrs.edges_within(facts.B, facts.E)
+    uniform = not edges
     private = attrs.private_at(slot, facts.B)
+    if uniform:
+        steps = {private: size_steps(facts, private)}
+        live = [step.block_rules for step in steps[private]]
+    else:
+        steps = {False: size_steps(facts, False), True: size_steps(facts, True)}
+        live = [a.block_rules + b.block_rules for a, b in zip(steps[False], steps[True], strict=True)]
+    cuts = cut_points(facts, live, edges)
+    cuts.append(facts.E)
+    runs: list[list] = []  # [start, end, page, private, reason] in frames
     last = None
     for i in range(len(cuts) - 1):
         c = cuts[i]
         if not uniform:
             private = attrs.private_at(slot, c)
-        st = steps.get(private)
-        if st is None:
-            st = steps[private] = size_steps(facts, private)
         k, reason = top, None
-        for j, (n, block_rules, stop) in enumerate(st):
+        for j, (n, block_rules, stop) in enumerate(steps[private]):
             f = c - c % n
             for rule in block_rules:
                 if rule.fails(facts, f, n, private):
