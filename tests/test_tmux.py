@@ -268,3 +268,42 @@ def test_drag_slot5_start_with_the_mouse_then_policy_and_undo(run_gmemtui, layou
     assert "99.95%" in _row(text, "pc.ram ", "0x100000  2047M")
     t.keys("q")
     assert t.wait_exit() == 0
+
+
+def test_trace_timeline_and_save_as_yaml(run_gmemtui, layout_copy: Path, tmp_path: Path) -> None:
+    """A trace: step back with [, forward with ], then save: never over the trace but as YAML beside
+    it, and over an existing file only after asking (seed.yaml exists: the layout_copy fixture)."""
+    from gmemtui.loader import load
+
+    trace = tmp_path / "seed.trace"
+    shutil.copyfile(ROOT / "layouts" / "qemu-snp-seed.trace", trace)
+    before = trace.read_text()
+    t = run_gmemtui(trace.name)
+    text = t.wait_for(lambda s: "state 6/6" in s, "the timeline at the last state")
+    assert "Slot#5" in _row(text, "state 6/6")
+    t.keys("[")
+    text = t.wait_for(lambda s: "state 5/6" in s, "one state back")
+    assert "Slot#4" in _row(text, "state 5/6") and "pc.ram " not in text
+    t.keys("]")
+    t.wait_for(lambda s: "state 6/6" in s, "forward again")
+    t.keys("p")
+    t.wait_for(lambda s: "whole-binding" in s, "whole-binding")
+    t.keys("C-s")
+    text = t.wait_for(lambda s: "Save the layout as YAML to:" in s, "the save-as question")
+    assert "seed.yaml" in text  # suggested beside the trace, with .yaml
+    t.keys("Enter")
+    saved = tmp_path / "seed.yaml"
+    assert saved == layout_copy
+    old_yaml = saved.read_text()
+    t.wait_for(lambda s: "exists. Overwrite it?" in s, "the overwrite question")
+    assert saved.read_text() == old_yaml  # nothing written before the answer
+    t.keys("y")
+    t.wait_for(lambda s: saved.read_text() != old_yaml and "modified" not in s, "the YAML file written")
+    assert trace.read_text() == before  # the trace itself is never overwritten
+    expected = load(str(trace)).layout
+    got = load(str(saved)).layout
+    assert got.policy == "whole-binding"
+    assert [(s.key, s.gpa, s.size, s.ua, s.gmem, s.offset) for s in got.slots] == \
+        [(s.key, s.gpa, s.size, s.ua, s.gmem, s.offset) for s in expected.slots]
+    t.keys("q")
+    assert t.wait_exit() == 0
