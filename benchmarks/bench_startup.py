@@ -53,9 +53,11 @@ def tmux_first_paint() -> float:
     def tmux(*args: str) -> str:
         return subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, env=env).stdout
 
+    socket_path = ""
     try:
         t0 = time.monotonic()
         tmux("new-session", "-d", "-s", "b", "-x", "140", "-y", "45", f"{GMEMTUI} {SEED}")
+        socket_path = tmux("display-message", "-p", "#{socket_path}").strip()
         deadline = t0 + 60
         while time.monotonic() < deadline:
             screen = tmux("capture-pane", "-p", "-t", "b")
@@ -65,6 +67,8 @@ def tmux_first_paint() -> float:
         raise RuntimeError("gmemtui never painted")
     finally:
         tmux("kill-server")
+        if socket_path:
+            Path(socket_path).unlink(missing_ok=True)
 
 
 def headless_first_paint() -> tuple[float, float]:

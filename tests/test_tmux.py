@@ -45,6 +45,7 @@ class Tmux:
         self.tmux("new-session", "-d", "-s", "t", "-x", str(cols), "-y", str(rows), "-c", str(cwd),
                   shell_cmd, ";", "set-option", "-t", "t", "remain-on-exit", "on")
         self.shell_pid = int(self.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
+        self.socket_path = Path(self.tmux("display-message", "-p", "#{socket_path}").strip())
 
     def app_pid(self) -> int:
         """The pid of gmemtui itself: the child of the pane's shell (Linux /proc)."""
@@ -105,6 +106,7 @@ class Tmux:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+        self.socket_path.unlink(missing_ok=True)  # tmux leaves the socket file of a killed server
 
 
 def _quote(arg: str) -> str:
