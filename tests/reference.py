@@ -2,8 +2,9 @@
 
 Written from the SPEC text only; it must not import gmemtui.rules or gmemtui.coverage, so that the
 closed-form engine is checked against an independent reading of the contract. Attributes are kept
-per frame (a bytearray per largest-page block, so sparse or big layouts stay cheap), and every
-condition is evaluated literally for the frame's aligned range at every ladder size.
+per frame (a bytearray per largest-page block, spelled out when first used, so sparse or huge
+layouts stay cheap), and every condition is evaluated literally for the frame's aligned range at
+every ladder size.
 
 API (other tests import it; keep it stable):
 
@@ -21,30 +22,47 @@ Verdict = tuple[str, bool, "str | None"]
 
 
 class _FrameAttrs:
-    """PRIVATE bit of every gfn of one attribute space, in blocks of ``block`` frames."""
+    """PRIVATE bit of every gfn of one attribute space.
+
+    Kept as the listed frame ranges; a block of ``block`` frames is spelled out frame by frame (a
+    bytearray) the first time a frame of it is asked for, so a 64 TiB range costs nothing until used.
+    """
 
     def __init__(self, block: int) -> None:
         self.block = block
-        self.blocks: dict[int, bytearray] = {}
+        self.ranges: list[tuple[int, int]] = []
+        self.cache: dict[int, bytearray | None] = {}
 
     def mark(self, lo: int, hi: int) -> None:
         """Set frames [lo, hi) private."""
+        if hi > lo:
+            self.ranges.append((lo, hi))
+            self.cache.clear()
+
+    def _blk(self, k: int) -> bytearray | None:
+        if k in self.cache:
+            return self.cache[k]
         b = self.block
-        g = lo
-        while g < hi:
-            k = g // b
-            arr = self.blocks.setdefault(k, bytearray(b))
-            end = min(hi, (k + 1) * b)
-            arr[g - k * b : end - k * b] = b"\x01" * (end - g)
-            g = end
+        lo, hi = k * b, (k + 1) * b
+        arr = None
+        for a, z in self.ranges:
+            a, z = max(a, lo), min(z, hi)
+            if a < z:
+                if arr is None:
+                    arr = bytearray(b)
+                arr[a - lo : z - lo] = b"\x01" * (z - a)
+        if len(self.cache) > 256:
+            self.cache.clear()
+        self.cache[k] = arr
+        return arr
 
     def get(self, g: int) -> bool:
-        arr = self.blocks.get(g // self.block)
+        arr = self._blk(g // self.block)
         return bool(arr is not None and arr[g % self.block])
 
     def count(self, f: int, n: int) -> int:
         """Private frames in the aligned range [f, f+n) (n divides the block size)."""
-        arr = self.blocks.get(f // self.block)
+        arr = self._blk(f // self.block)
         if arr is None:
             return 0
         off = f % self.block

@@ -118,7 +118,10 @@ def sample_frames(layout: Layout, cov: Coverage, rnd: random.Random) -> dict[tup
             for x in (B - B % n + n, E - E % n, *(e - e % n for e in edges), *(e - e % n + n for e in edges)):
                 cand.update((x - 1, x, x + 1))
         top = FR[-1]
-        for x in range(B - B % top, E, top):  # every 1G boundary of the slot
+        tops = range(B - B % top, E, top)  # the top-size boundaries of the slot (all, or ends + random)
+        if len(tops) > 64:
+            tops = [*tops[:16], *tops[-16:], *(tops[rnd.randrange(len(tops))] for _ in range(32))]
+        for x in tops:
             cand.update((x - 1, x, x + 1))
         for _ in range(40):
             cand.add(rnd.randrange(B, E))
