@@ -129,26 +129,34 @@ class SlotFacts:
         page_frames = tuple(plat.frames(p) for p in plat.ladder)
         names = plat.names
 
+        policy = layout.policy
+        new = object.__new__
+
         def make(slot: Slot) -> SlotFacts:
-            f = files.get(slot.gmem) if slot.gmem is not None else None
-            return cls(
+            # A frozen dataclass built field by field through __dict__: same value as cls(...), at a
+            # third of the cost (compute() builds one per slot; 32,763 slots in the benchmark).
+            gmem = slot.gmem is not None
+            f = files.get(slot.gmem) if gmem else None
+            facts = new(cls)
+            facts.__dict__.update(
                 slot=slot,
                 B=slot.gpa >> sh,
                 P=slot.size >> sh,
                 U=slot.ua >> sh,
-                O=slot.offset >> sh if slot.gmem is not None else 0,
-                gmem=slot.gmem is not None,
+                O=slot.offset >> sh if gmem else 0,
+                gmem=gmem,
                 gmem_only=f is not None and f.mmap,
                 folio_max=(f.max_page >> sh) if f is not None else 0,
                 host_max=host_max,
                 private_max=private_max,
-                policy=layout.policy,
+                policy=policy,
                 has_private=has_private,
                 attrs=attrs,
                 page_frames=page_frames,
                 page_names=names,
                 base_shift=sh,
             )
+            return facts
 
         return make
 

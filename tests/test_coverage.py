@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -230,3 +230,15 @@ def test_log_dirty_huge_slot_is_one_run() -> None:
     runs = compute(lay).slot((0, 5)).runs
     assert {(r.page, r.reason) for r in runs} == {("4K", "log-dirty")}
     assert len(runs) == 2 * 12 + 1  # only the attribute changes split it
+
+
+def test_slot_facts_maker_builds_the_same_value_as_the_constructor() -> None:
+    """SlotFacts.maker fills the frozen dataclass through __dict__; it must hold every field."""
+    lay = Layout(slots=(Slot(slot=3, gpa=M2, size=G, ua=5 * M2, gmem=1, offset=K4, flags=1),),
+                 files=(GmemFile(id=1, max_page=G, mmap=True),), policy="whole-binding")
+    facts = SlotFacts.maker(lay)(lay.slots[0])
+    names = {f.name for f in fields(SlotFacts)}
+    assert set(vars(facts)) == names
+    assert replace(facts) == facts  # replace() goes through __init__ with the same field values
+    assert (facts.B, facts.P, facts.U, facts.O) == (fr(M2), fr(G), fr(5 * M2), 1)
+    assert facts.gmem and facts.gmem_only and facts.folio_max == FR[2] and facts.policy == "whole-binding"

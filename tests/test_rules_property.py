@@ -76,7 +76,7 @@ def note_events(cov: Coverage) -> None:
 # frame-exact comparison on small layouts
 
 
-@cfg(400)
+@cfg(600)
 @given(layouts())
 def test_small_layouts_match_reference_frame_exact(layout: Layout) -> None:
     cov = compute(layout)
@@ -141,7 +141,7 @@ def engine_at(cov: Coverage, key: tuple[int, int], g: int) -> tuple:
     raise AssertionError(f"frame {g:#x} in no run of {key}")
 
 
-@cfg(150)
+@cfg(250)
 @given(big_layouts(), st.randoms(use_true_random=False))
 def test_big_layouts_match_reference_sampled(layout: Layout, rnd: random.Random) -> None:
     cov = compute(layout)
