@@ -13,6 +13,7 @@ is reached needs no cuts for that rule.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from .model import Layout, Slot
@@ -137,6 +138,18 @@ def slot_runs(facts: SlotFacts) -> tuple[Run, ...]:
 
 def compute(layout: Layout) -> Coverage:
     """The runs and byte counts of every slot of the layout (SPEC §2 closed form)."""
+    # Pure allocation, no reference cycles: the cyclic GC would only rescan the growing result
+    # (about 1/6 of the time for 32,763 slots), so pause it for the call.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _compute(layout)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _compute(layout: Layout) -> Coverage:
     plat = layout.platform
     make = SlotFacts.maker(layout, Attributes.of(layout))
     zero = dict.fromkeys(plat.names, 0)
