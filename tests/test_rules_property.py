@@ -320,3 +320,12 @@ def test_explain_agrees_with_verdict(layout: Layout, data: st.DataObject) -> Non
 
 def test_ladder_constants_come_from_platform() -> None:
     assert NAMES == Layout(slots=()).platform.names and FR == (1, 512, 262144)
+
+
+@cfg(150)
+@given(st.one_of(layouts(), big_layouts()))
+def test_strategies_make_valid_layouts(layout: Layout) -> None:
+    """The generated layouts are ones the loader would accept (SPEC §3), so comparing them is fair."""
+    from gmemtui.validate import check_layout
+
+    check_layout(layout, "generated.yaml")
