@@ -15,6 +15,8 @@ bindings of one file do not overlap and lie inside the file, file ids are unique
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import strategies as st
 
 from gmemtui.model import POLICIES, GmemFile, Layout, PrivateRange, Slot
@@ -52,8 +54,8 @@ def _low_bits(draw: st.DrawFn, like: int, bad: bool) -> int:
     if not bad:
         return like % TOP
     mode = draw(st.sampled_from(["some", "near", "random"]))
-    if mode == "some":  # congruent at sizes up to n only
-        n = draw(st.sampled_from(FR[:-1]))
+    if mode == "some":  # congruent at sizes up to n only (mostly every size but the top)
+        n = draw(st.sampled_from([*FR[:-1], *FR[1:-1], *FR[1:-1]]))
         return (like % n) + n * draw(st.integers(0, TOP // n - 1))
     if mode == "near":
         return (like + draw(st.integers(-3, 3))) % TOP
@@ -74,8 +76,8 @@ def layouts(
     def bad() -> bool:
         return draw(st.integers(0, 9)) < chaos
 
-    def cap() -> int:
-        return draw(st.sampled_from(LADDER)) if bad() else LADDER[-1]
+    def cap() -> int:  # the largest size, or (bad) any, mostly the one just below
+        return draw(st.sampled_from([*LADDER[:-1], *LADDER[1:-1]])) if bad() else LADDER[-1]
 
     nfiles = draw(st.integers(0, 3))
     file_ids = draw(st.lists(st.integers(0, 2**31 - 1), min_size=nfiles, max_size=nfiles, unique=True))
@@ -90,7 +92,8 @@ def layouts(
         as_ = draw(st.sampled_from([0, 0, 1]))
         start = draw(_near(cursors[as_], 3000))
         if big and draw(st.booleans()):
-            frames = draw(st.integers(1, 4)) * TOP + draw(st.integers(-3, max_frames))
+            extra = draw(st.sampled_from([0, 0, FR[1]]) | st.integers(-3, max_frames))
+            frames = draw(st.integers(1, 4)) * TOP + extra
             if not bad():  # start on a top-size boundary, so whole aligned top-size ranges fit
                 start = _align_up(cursors[as_], TOP)
         else:
@@ -177,6 +180,83 @@ def layouts(
     )
 
 
+PERTURBATIONS = (
+    "ua-2M", "ua-random", "offset-2M", "offset-random", "host-cap", "private-cap", "folio-cap",
+    "policy", "size", "start", "private-holes", "private-list", "log-dirty", "mmap", "no-file", "as1",
+)
+
+
+@st.composite
+def perturbed_big_layouts(draw: st.DrawFn) -> Layout:
+    """Tidy guest_memfd slots of 1..3 GiB where every frame maps at the top size, then 0..3 targeted
+    changes (``PERTURBATIONS``): each makes one reason likely at the top size or the one below."""
+    nslots = draw(st.integers(1, 3))
+    slots: list[Slot] = []
+    gfn, off = TOP, 0
+    for i in range(nslots):
+        frames = draw(st.integers(1, 3)) * TOP
+        ua = draw(st.integers(1, 64)) * TOP * TOP + (gfn % TOP)
+        slots.append(Slot(slot=i, gpa=gfn << SHIFT, size=frames << SHIFT, ua=ua << SHIFT, gmem=7,
+                          offset=off << SHIFT))
+        gfn += frames + draw(st.sampled_from([0, TOP]))
+        off += frames + TOP  # room for an offset change below the top size
+    lay = Layout(slots=tuple(slots), files=(GmemFile(id=7, max_page=LADDER[-1]),),
+                 host_max_page=LADDER[-1], private_max_page=LADDER[-1])
+    below = draw(st.sampled_from(FR[1:-1] or FR[:1]))  # frames of the size just below the top
+    for what in draw(st.lists(st.sampled_from(PERTURBATIONS), max_size=3, unique=True)):
+        i = draw(st.integers(0, len(slots) - 1))
+        s = lay.slots[i]
+        fix: dict = {}
+        if what == "ua-2M":
+            fix["ua"] = s.ua + (below << SHIFT) * draw(st.integers(1, TOP // below - 1))
+        elif what == "ua-random":
+            fix["ua"] = s.ua + (draw(st.integers(1, TOP - 1)) << SHIFT)
+        elif what == "offset-2M":
+            fix["offset"] = s.offset + (below << SHIFT) * draw(st.integers(1, TOP // below - 1))
+        elif what == "offset-random":
+            fix["offset"] = s.offset + (draw(st.integers(1, TOP - 1)) << SHIFT)
+        elif what == "size":
+            fix["size"] = s.size - (draw(st.sampled_from([1, below, below + 1, TOP - below])) << SHIFT)
+        elif what == "start":
+            d = draw(st.sampled_from([1, below, below + 1])) << SHIFT
+            fix.update(gpa=s.gpa + d, size=s.size - d, ua=s.ua + d, offset=s.offset + d)
+        elif what == "log-dirty":
+            fix["flags"] = 1
+        elif what == "no-file":
+            fix.update(gmem=None, offset=0)
+        elif what == "as1":
+            fix["as_"] = 1
+        if fix:
+            lay = lay.with_slot(i, **fix)
+            continue
+        if what == "host-cap":
+            lay = replace(lay, host_max_page=draw(st.sampled_from(LADDER[:-1])), private=())
+        elif what == "private-cap":
+            lay = replace(lay, private_max_page=draw(st.sampled_from(LADDER[:-1])))
+        elif what == "folio-cap":
+            lay = replace(lay, files=(replace(lay.files[0], max_page=draw(st.sampled_from(LADDER[:-1]))),))
+        elif what == "policy":
+            lay = replace(lay, policy=draw(st.sampled_from(POLICIES[1:])))
+        elif what == "mmap":
+            lay = replace(lay, files=(replace(lay.files[0], mmap=True),))
+        elif what in ("private-holes", "private-list"):
+            ranges = []
+            for _ in range(draw(st.integers(1, 4))):
+                t = draw(st.sampled_from(lay.slots))
+                B, P = t.gpa >> SHIFT, t.size >> SHIFT
+                lo = B + draw(st.sampled_from([0, below, TOP]) | st.integers(0, P))
+                n = draw(st.sampled_from([1, below, TOP, P]) | st.integers(1, 3 * below))
+                ranges.append(PrivateRange(lo << SHIFT, min(n, MAX_GFN - lo) << SHIFT))
+            if what == "private-holes":  # mostly private: alternate ranges between the drawn edges
+                edges = sorted({0, MAX_GFN, *(x for r in ranges for x in (r.gpa >> SHIFT, r.end >> SHIFT))})
+                pairs = zip(edges[::2], edges[1::2], strict=False)
+                ranges = [PrivateRange(a << SHIFT, (b - a) << SHIFT) for a, b in pairs if b > a]
+            lay = replace(lay, private=tuple(ranges))
+    # still valid: changes only shrink a slot or move its start inside itself (its binding moves with
+    # it), and an offset change stays below the gap of one top size left between bindings
+    return lay
+
+
 def big_layouts(max_slots: int = 3) -> st.SearchStrategy[Layout]:
     """Layouts with slots of 1..4 GiB: 1G behaviour. Compare by sampling frames."""
-    return layouts(max_slots=max_slots, max_frames=3000, big=True)
+    return st.one_of(layouts(max_slots=max_slots, max_frames=3000, big=True), perturbed_big_layouts())
