@@ -295,15 +295,16 @@ def applies(rule: Rule, facts: SlotFacts, private: bool) -> bool:
 
 
 def _applicable(facts: SlotFacts, private: bool) -> tuple[Rule, ...]:
-    # which rules apply depends on the slot only through uses_gmem: memoise on (uses_gmem, private)
-    key = (facts.uses_gmem(private), private, id(RULES))
-    rules = _APPLICABLE.get(key)
-    if rules is None:
-        rules = _APPLICABLE[key] = tuple(r for r in RULES if applies(r, facts, private))
-    return rules
+    # which rules apply depends on the slot only through uses_gmem: memoise on (uses_gmem, private),
+    # for this RULES (a test may swap in another tuple)
+    key = (facts.uses_gmem(private), private)
+    hit = _APPLICABLE.get(key)
+    if hit is None or hit[0] is not RULES:
+        hit = _APPLICABLE[key] = (RULES, tuple(r for r in RULES if applies(r, facts, private)))
+    return hit[1]
 
 
-_APPLICABLE: dict[tuple[bool, bool, int], tuple[Rule, ...]] = {}
+_APPLICABLE: dict[tuple[bool, bool], tuple[tuple[Rule, ...], tuple[Rule, ...]]] = {}
 
 
 class SizeStep(NamedTuple):
