@@ -329,3 +329,26 @@ def test_strategies_make_valid_layouts(layout: Layout) -> None:
     from gmemtui.validate import check_layout
 
     check_layout(layout, "generated.yaml")
+
+
+@cfg(150)
+@given(st.one_of(layouts(), big_layouts()), st.data())
+def test_folio_lies_in_binding_when_rules_2_and_11_hold(layout: Layout, data: st.DataObject) -> None:
+    """SPEC §2's claim that the folio check needs no reason code of its own: where the aligned block is
+    inside the slot (rule 2) and gfn ≡ index (rule 11), the folio [I, I+N) holding index
+    i = g - B + O (rounded down) lies inside the binding [O, O+P) and inside the file."""
+    bound = [s for s in layout.slots if s.gmem is not None]
+    if not bound:
+        return
+    s = data.draw(st.sampled_from(bound))
+    B, P, O = s.gpa >> SHIFT, s.size >> SHIFT, s.offset >> SHIFT
+    file_frames = layout.file_size(s.gmem) >> SHIFT
+    g = data.draw(st.integers(B, B + P - 1))
+    for n in FR[1:]:
+        f = g - g % n
+        if not (B <= f and f + n <= B + P) or (B ^ O) & (n - 1):
+            continue
+        i = g - B + O
+        I = i - i % n
+        assert I == f - B + O
+        assert O <= I and I + n <= O + P and I + n <= file_frames
