@@ -1,5 +1,5 @@
-"""docs/reviewing.md pastes real command output: re-run every ``$ gmemtui ...`` of its console blocks
-and compare (colour off, from the top of the checkout), so the page cannot drift from the tool."""
+"""README.md and docs/reviewing.md paste real command output: re-run every ``$ gmemtui ...`` of their
+console blocks and compare (colour off, from the top of the checkout), so they cannot drift from the tool."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "reviewing.md"
+DOCS = {"README.md": 3, "docs/reviewing.md": 5}  # page -> how many commands it shows at least
 
 
 def console_runs(text: str) -> list[tuple[str, str, int]]:
@@ -45,14 +45,14 @@ def test_console_blocks_parse() -> None:
     assert runs == [("gmemtui a b", "x\n", 1), ("gmemtui c", "y\n", 0)]
 
 
-@pytest.mark.skipif(not DOC.exists(), reason="docs/reviewing.md merged elsewhere")
-def test_reviewing_doc_output_is_real() -> None:
-    runs = console_runs(DOC.read_text())
-    assert len(runs) >= 5
+@pytest.mark.parametrize("page", sorted(DOCS))
+def test_doc_output_is_real(page: str) -> None:
+    runs = console_runs((ROOT / page).read_text())
+    assert len(runs) >= DOCS[page]
     env = dict(os.environ, NO_COLOR="1")
     for cmd, want, rc in runs:
         argv = shlex.split(cmd)
         assert argv[0] == "gmemtui"
         proc = subprocess.run([sys.executable, "-m", "gmemtui", *argv[1:]], cwd=ROOT, env=env,
                               capture_output=True, text=True)
-        assert (proc.stdout, proc.returncode) == (want, rc), f"docs/reviewing.md is stale for: {cmd}"
+        assert (proc.stdout, proc.returncode) == (want, rc), f"{page} is stale for: {cmd}"
