@@ -17,7 +17,7 @@ import gc
 from dataclasses import dataclass
 
 from .model import Layout, Slot
-from .rules import RULE_BY_CODE, RULES, Attributes, Rule, SlotFacts, size_steps
+from .rules import RULE_BY_CODE, RULES, Attributes, Rule, SlotFacts, block_verdict, size_steps
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,6 @@ def slot_runs(facts: SlotFacts) -> tuple[Run, ...]:
     """
     shift = facts.base_shift
     names = facts.page_names
-    top = len(names) - 1
     attrs, slot = facts.attrs, facts.slot
     edges = attrs.edges_within(facts.B, facts.E)
     uniform = not edges
@@ -116,18 +115,7 @@ def slot_runs(facts: SlotFacts) -> tuple[Run, ...]:
         c = cuts[i]
         if not uniform:
             private = attrs.private_at(slot, c)
-        k, reason = top, None
-        for j, (n, block_rules, stop) in enumerate(steps[private]):
-            f = c - c % n
-            for rule in block_rules:
-                if rule.fails(facts, f, n, private):
-                    k, reason = j, rule.code
-                    break
-            else:
-                if stop is None:
-                    continue
-                k, reason = j, stop.code
-            break
+        k, reason = block_verdict(facts, steps[private], c, private)
         if last is not None and last[2] == k and last[3] == private and last[4] == reason:
             last[1] = cuts[i + 1]
         else:

@@ -282,29 +282,30 @@ RULE_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
 REASON_CODES: tuple[str, ...] = tuple(r.code for r in RULES)
 
 
-def applies(rule: Rule, facts: SlotFacts, private: bool) -> bool:
-    """Whether a rule is checked for a frame with this attribute (SPEC §2's three tables)."""
-    if rule.applies == "all":
-        return True
-    if rule.applies == "shared":
-        return not facts.uses_gmem(private)
-    if not facts.uses_gmem(private):
-        return False
+def rules_for(uses_gmem: bool, private: bool) -> tuple[Rule, ...]:
+    """The rules checked for a frame (SPEC §2's three tables), in order.
+
+    ``uses_gmem``: the frame is private, or its slot is guest_memfd-only (``kvm_memslot_is_gmem_only``).
+    """
+    if not uses_gmem:
+        return tuple(r for r in RULES if r.applies in ("all", "shared"))
     # shared frames of a guest_memfd-only slot: rules 7 and 9-11 only
-    return private or rule.number in (7, 9, 10, 11)
+    return tuple(r for r in RULES if r.applies == "all" or (r.applies == "gmem" and
+                                                             (private or r.number in (7, 9, 10, 11))))
+
+
+_APPLICABLE: dict[tuple[bool, bool], tuple[Rule, ...]] = {
+    (u, p): rules_for(u, p) for u in (False, True) for p in (False, True)
+}
 
 
 def _applicable(facts: SlotFacts, private: bool) -> tuple[Rule, ...]:
-    # which rules apply depends on the slot only through uses_gmem: memoise on (uses_gmem, private),
-    # for this RULES (a test may swap in another tuple)
-    key = (facts.uses_gmem(private), private)
-    hit = _APPLICABLE.get(key)
-    if hit is None or hit[0] is not RULES:
-        hit = _APPLICABLE[key] = (RULES, tuple(r for r in RULES if applies(r, facts, private)))
-    return hit[1]
+    return _APPLICABLE[facts.uses_gmem(private), private]
 
 
-_APPLICABLE: dict[tuple[bool, bool], tuple[tuple[Rule, ...], tuple[Rule, ...]]] = {}
+def applies(rule: Rule, facts: SlotFacts, private: bool) -> bool:
+    """Whether a rule is checked for a frame with this attribute (SPEC §2's three tables)."""
+    return rule in _applicable(facts, private)
 
 
 class SizeStep(NamedTuple):
@@ -327,7 +328,7 @@ def _split(rules: tuple[Rule, ...]) -> tuple[tuple[tuple[int, Rule], ...], tuple
     return slot_level, before
 
 
-_SPLIT: dict[int, tuple] = {}  # id(applicable rules) -> (those rules, *_split(them))
+_SPLIT = {key: _split(rules) for key, rules in _APPLICABLE.items()}
 
 
 def size_steps(facts: SlotFacts, private: bool) -> tuple[SizeStep, ...]:
@@ -337,14 +338,11 @@ def size_steps(facts: SlotFacts, private: bool) -> tuple[SizeStep, ...]:
     (every rule is monotone, SPEC §2), so each smaller size resumes at the rule that stopped the
     larger one and every rule is evaluated about once.
     """
-    rules = _applicable(facts, private)
-    split = _SPLIT.get(id(rules))
-    if split is None or split[0] is not rules:
-        split = _SPLIT[id(rules)] = (rules, *_split(rules))
-    _, slot_level, before = split
+    key = (facts.uses_gmem(private), private)
+    slot_level, before = _SPLIT[key]
     steps: list[SizeStep] = []
     j = 0  # slot-level rules before index j hold at every size still to come
-    end = len(rules)
+    end = len(_APPLICABLE[key])
     for n in reversed(facts.page_frames[1:]):
         stop, pos = None, end
         while j < len(slot_level):
@@ -371,14 +369,6 @@ def block_verdict(
         if step.stop is not None:
             return k, step.stop.code
     return len(steps), None
-
-
-def first_failure(facts: SlotFacts, f: int, n: int, private: bool) -> Rule | None:
-    """The first rule that fails for the aligned range ``[f, f+n)`` of a frame, or None."""
-    for rule in _applicable(facts, private):
-        if rule.fails(facts, f, n, private):
-            return rule
-    return None
 
 
 def frame_verdict(facts: SlotFacts, g: int, private: bool | None = None) -> tuple[int, str | None]:

@@ -7,8 +7,6 @@ are read from the live bindings when the screen opens, so this page cannot drift
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,7 +16,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from ...model import POLICIES
-from ...rules import RULES, Rule, applies
+from ...rules import RULES, Rule, rules_for
 from ..commands import collect_actions
 
 INTRO = (
@@ -101,8 +99,7 @@ def _frames_checked(rule: Rule) -> str:
         return "every frame"
     if rule.applies == "shared":
         return "shared frames backed by ua"
-    gmem_only_shared = SimpleNamespace(uses_gmem=lambda private: True)
-    if applies(rule, gmem_only_shared, False):  # type: ignore[arg-type]
+    if rule in rules_for(uses_gmem=True, private=False):  # shared frames of a guest_memfd-only slot
         return "private frames, and shared frames of mmap files"
     return "private frames"
 
