@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from .coverage import Coverage, Run, SlotCoverage, compute
 from .errors import InputError
+from .gcpause import paused_gc
 from .loader import Loaded, load
 from .model import Layout, Slot, Warning_, flag_names
 from .textfmt import Painter, bar_cells, glyph_legend, md_table, pct, render_bar, use_colour, wrap
@@ -263,6 +264,11 @@ def format_markdown(layout: Layout, file: str, state: str | None = None, cov: Co
 
 
 def main(args: argparse.Namespace) -> int:
+    with paused_gc():  # one pass building acyclic data: the cyclic GC would only re-scan it
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     from .cli import overrides_from
 
     overrides = overrides_from(args)
