@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -119,7 +120,9 @@ class Bar(Widget):
         self._axis: Axis | None = None
         self._cells: list[tuple[int | None, bool]] = []
         self._strips: dict[int, Strip] = {}
-        self._data: object = None
+        self._inputs: dict[int, object] = {}  # row -> what its cached strip was drawn from
+        self._whole: object = None  # inputs() and the view at the last _prepare that drew
+        self._styles: tuple = ()  # (base style, page colours, accent) the styles below come from
         self.base_style = Style()
         self.page_styles: tuple[Style, ...] = ()
         self.dim_style = self.title_style = self.selected_style = Style()
@@ -156,8 +159,29 @@ class Bar(Widget):
         return self._cells
 
     def invalidate(self) -> None:
-        self._key = None
+        self._key = self._whole = None
         self.refresh()
+
+    def changed(self) -> None:
+        """The map moved to a new version (an edit): prepare now and repaint only the rows whose
+        inputs changed; during a drag that is the dragged slot's bar and its file's, not the others."""
+        width = self.size.width
+        if not self.is_mounted or width <= 0:
+            self.invalidate()
+            return
+        self._prepare()
+        for y in range(self.size.height):
+            if y not in self._strips:
+                self.refresh(Region(0, y, width, 1))
+
+    def inputs(self) -> object:
+        """The model objects this bar shows (its slots' coverage, ...), compared by identity."""
+        raise NotImplementedError
+
+    def row_inputs(self, axis: Axis, base: Style) -> dict[int, object]:
+        """What each row other than the bar and tick rows is drawn from (a row whose inputs are
+        unchanged keeps its strip); subclasses add their label rows."""
+        return {}
 
     def _prepare(self) -> None:
         width = max(self.size.width, 1)
@@ -165,28 +189,34 @@ class Bar(Widget):
         if key == self._key:
             return
         self._key = key
+        # everything the bar shows comes from these; an edit elsewhere leaves them all the same objects
+        whole = (self.map.view_version, width, self.drag.axis if self.drag is not None else None,
+                 self.rich_style, self.map.page_colours, self.map.accent, self.inputs())
+        if whole == self._whole:
+            return
+        self._whole = whole
         axis = self.drag.axis if self.drag is not None else self.map.axis_for(self.intervals(), width)
         runs = self.runs()
         base = self.rich_style
-        # the bar row only changes when its axis, runs or colours do: a drag of one slot leaves the
-        # bars of other files as they were (their strips stay cached)
-        data = (axis, runs, base, self.map.page_colours)
-        same_axis = self._data is not None and (axis, base) == (self._data[0], self._data[2])  # type: ignore[index]
-        kept = {}
-        if data == self._data and self.BAR_ROW in self._strips:
-            kept[self.BAR_ROW] = self._strips[self.BAR_ROW]
-        if same_axis and self.TICK_ROW in self._strips:
-            kept[self.TICK_ROW] = self._strips[self.TICK_ROW]  # ticks depend on the axis only
+        # a row is drawn again only when what it is drawn from changed: a drag of one slot leaves the
+        # bars of other files as they were (their strips stay cached, and they are not repainted)
+        inputs = {**self.row_inputs(axis, base), self.TICK_ROW: (axis, base),
+                  self.BAR_ROW: (axis, runs, base, self.map.page_colours)}
+        old = self._inputs
+        kept = {y: strip for y, strip in self._strips.items() if y in inputs and old.get(y) == inputs[y]}
         if self.BAR_ROW not in kept:
             self._cells = RunIndex.of(runs).cells(axis)
-        self._data = data
+        self._inputs = inputs
         self._axis = axis
         self._strips = kept
-        self.base_style = base
-        self.page_styles = tuple(base + Style(color=c.rich_color) for c in self.map.page_colours)
-        self.dim_style = base + Style(dim=True)
-        self.title_style = base + Style(bold=True)
-        self.selected_style = base + Style(color=self.map.accent.rich_color, bold=True)
+        styles = (base, self.map.page_colours, self.map.accent)
+        if styles != self._styles:
+            self._styles = styles
+            self.base_style = base
+            self.page_styles = tuple(base + Style(color=c.rich_color) for c in self.map.page_colours)
+            self.dim_style = base + Style(dim=True)
+            self.title_style = base + Style(bold=True)
+            self.selected_style = base + Style(color=self.map.accent.rich_color, bold=True)
 
     def render_line(self, y: int) -> Strip:
         self._prepare()

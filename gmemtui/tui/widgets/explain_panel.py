@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from ...model import Layout, Slot
 from ...rules import SlotFacts, explain_frame, frame_verdict
+from .text_update import set_text
 
 
 def slot_at(layout: Layout, as_: int, gpa: int) -> Slot | None:
@@ -55,4 +56,4 @@ class ExplainPanel(Static):
             if i:
                 text.append("\n")
             text.append(line, style=style)
-        self.update(text)
+        set_text(self, text)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.style import Style
 from textual.strip import Strip
 
 from ...model import Slot
 from ...units import fmt_size
+from ..axis import Axis
 from .bar import Bar, label_row
 
 if TYPE_CHECKING:
@@ -46,6 +48,12 @@ class FileBar(Bar):
         slots = ", ".join(f"slot {s.slot}" + (f" (AS {s.as_})" if s.as_ else "") for s in self.bindings())
         parts.append(slots or "unbound")
         return " · ".join(parts)
+
+    def inputs(self) -> object:
+        return self.map.group("file", self.file_id), self.map.current.file(self.file_id)
+
+    def row_inputs(self, axis: Axis, base: Style) -> dict[int, object]:
+        return {0: (base, self.title())}
 
     def draw_row(self, y: int, width: int) -> Strip:
         if y == 0:

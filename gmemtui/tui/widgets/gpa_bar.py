@@ -8,6 +8,7 @@ from rich.style import Style
 from textual.strip import Strip
 
 from ...model import Slot
+from ..axis import Axis
 from .bar import Bar, spans
 
 if TYPE_CHECKING:
@@ -29,6 +30,14 @@ class GpaBar(Bar):
 
     def runs(self) -> tuple[tuple[int, int, int], ...]:
         return self.map.runs_of("as", self.as_)
+
+    def inputs(self) -> object:
+        return self.map.group("as", self.as_), self.map.selected
+
+    def row_inputs(self, axis: Axis, base: Style) -> dict[int, object]:
+        # the Slot objects themselves: an edit replaces one and keeps the others, so comparing the
+        # tuples is an identity check for all but the dragged slot
+        return {2: (axis, base, self.map.accent, self.map.selected, tuple(self.slots()))}
 
     def draw_row(self, y: int, width: int) -> Strip:
         text = self.base_style

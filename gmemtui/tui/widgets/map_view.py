@@ -6,8 +6,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Region
 
-from ...coverage import Coverage
+from ...coverage import Coverage, SlotCoverage
 from ...model import Layout, Slot
 from .. import palette
 from ..axis import Axis, fit_bpc, linear, slot_scale
@@ -35,6 +36,14 @@ def structure(layout: Layout) -> tuple[tuple[int, tuple[int, ...]], ...]:
     return tuple((a, tuple(ids)) for a, ids in placed.items())
 
 
+def _order(sc: SlotCoverage) -> tuple[int, int]:
+    return (sc.slot.as_, sc.slot.gpa)
+
+
+def _offset(sc: SlotCoverage) -> int:
+    return sc.slot.offset
+
+
 class MapView(VerticalScroll):
     """Container of the bars; owns the view: ``mode`` (slot scale or linear), ``bpc`` and ``start``.
 
@@ -55,13 +64,14 @@ class MapView(VerticalScroll):
         self.selected = selected
         self.version = 0
         self.status = ""  # replaces the view description while a drag lasts
-        self._runs: dict[tuple[str, int], tuple[tuple[int, int, int], ...]] = {}
-        self._runs_version = -1
+        self._runs: dict[tuple[str, int], tuple[tuple, tuple[tuple[int, int, int], ...]]] = {}
         self._memo: dict[int, tuple] = {}
         self._bars: list[Bar] | None = None
         self._axes: dict[tuple, Axis] = {}
-        self._groups: dict[tuple[str, int], list[Slot]] = {}
+        self._groups: dict[tuple[str, int], tuple[SlotCoverage, ...]] = {}
+        self._slots: dict[tuple[str, int], list[Slot]] = {}
         self._groups_version = -1
+        self.view_version = 0  # bumped by view changes (zoom, pan, scale, theme), not by edits
         self.mode = SCALE
         self.bpc = 0  # 0: fit the whole guest on first use
         self.start = 0
@@ -96,12 +106,34 @@ class MapView(VerticalScroll):
             self._bars = list(self.query(Bar))
         return self._bars
 
-    def redraw(self) -> None:
+    def redraw(self, edit: bool = False) -> None:
+        """A new version: after a view change every bar draws again; after an ``edit`` (a drag step)
+        only the rows whose inputs changed are repainted (see ``Bar.changed``)."""
         self.version += 1
-        for box in self.query(".as-box"):
-            box.border_subtitle = self.describe()
+        if not edit:
+            self.view_version += 1
+        self._set_subtitles(self.describe())
         for bar in self.bars():
-            bar.invalidate()
+            if edit:
+                bar.changed()
+            else:
+                bar.invalidate()
+
+    def _set_subtitles(self, text: str) -> None:
+        """The view description (or the drag in words) on each address space's border. Only the
+        bottom border line is repainted: setting ``border_subtitle`` would repaint the whole box, and
+        with it every bar inside, on every drag step."""
+        for box in self.query(".as-box"):
+            old = box.border_subtitle
+            if old == text:
+                continue
+            height, width = box.outer_size.height, box.outer_size.width
+            if old is None or height < 2 or not hasattr(box, "_border_subtitle"):
+                box.border_subtitle = text
+                continue
+            box._border_subtitle = box.render_str(text).expand_tabs(4).split()[0]  # as the setter does
+            gutter = box.styles.gutter  # refresh regions are in content coordinates
+            box.refresh(Region(-gutter.left, height - 1 - gutter.top, width, 1))
 
     def update(self, layout: Layout, coverage: Coverage, selected: tuple[int, int] | None) -> None:
         self.current, self.coverage, self.selected = layout, coverage, selected
@@ -109,50 +141,70 @@ class MapView(VerticalScroll):
         if shape != self._structure:
             self._structure = shape
             self.version += 1
+            self.view_version += 1
             self._bars = None
             self.refresh(recompose=True)
             return
-        self.redraw()
+        self.redraw(edit=True)
+
+    def _regroup(self) -> None:
+        """Per bar, the coverage of its slots (``("as", n)`` by gpa, ``("file", id)`` by offset); once
+        per version for all bars. An edit replaces one SlotCoverage and keeps the others
+        (``LiveCoverage``), so a bar whose group is the same objects as before shows the same thing."""
+        if self._groups_version == self.version:
+            return
+        groups: dict[tuple[str, int], list[SlotCoverage]] = {}
+        for sc in sorted(self.coverage.slots, key=_order):
+            s = sc.slot
+            groups.setdefault(("as", s.as_), []).append(sc)
+            if s.gmem is not None:
+                groups.setdefault(("file", s.gmem), []).append(sc)
+        for k, v in groups.items():
+            if k[0] == "file":
+                v.sort(key=_offset)
+        self._groups = {k: tuple(v) for k, v in groups.items()}
+        self._slots = {}
+        self._groups_version = self.version
+
+    def group(self, kind: str, ident: int) -> tuple[SlotCoverage, ...]:
+        self._regroup()
+        return self._groups.get((kind, ident), ())
 
     def slots_of(self, kind: str, ident: int) -> list[Slot]:
         """The slots of address space ``ident`` by gpa (``"as"``), or the bindings of file ``ident`` by
-        offset (``"file"``); grouped once per version for all bars."""
-        if self._groups_version != self.version:
-            groups: dict[tuple[str, int], list[Slot]] = {}
-            for s in sorted(self.current.slots, key=lambda s: (s.as_, s.gpa)):
-                groups.setdefault(("as", s.as_), []).append(s)
-                if s.gmem is not None:
-                    groups.setdefault(("file", s.gmem), []).append(s)
-            for k, v in groups.items():
-                if k[0] == "file":
-                    v.sort(key=lambda s: s.offset)
-            self._groups, self._groups_version = groups, self.version
-        return self._groups.get((kind, ident), [])
+        offset (``"file"``)."""
+        self._regroup()
+        out = self._slots.get((kind, ident))
+        if out is None:
+            out = self._slots[(kind, ident)] = [sc.slot for sc in self._groups.get((kind, ident), ())]
+        return out
 
     def runs_of(self, kind: str, ident: int) -> tuple[tuple[int, int, int], ...]:
         """Runs ``(start, end, page index)`` of one bar: ``("as", n)`` on the GPA axis, ``("file", id)``
-        on that file's offset axis. Built for all bars at once, once per version; the runs of a slot
+        on that file's offset axis. Built again only when the bar's group changed; the runs of a slot
         are converted once and reused while its coverage object is unchanged (``LiveCoverage``)."""
-        if self._runs_version != self.version:
-            names = self.current.platform.names
-            by: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
-            memo: dict[int, tuple[object, list[tuple[int, int, int]], list[tuple[int, int, int]]]] = {}
-            for sc in self.coverage.slots:
-                s = sc.slot
-                hit = self._memo.get(id(sc.runs))
-                if hit is None or hit[0] is not sc.runs or hit[3] != (s.gpa, s.offset):
-                    shift = s.offset - s.gpa
-                    gpa_runs = [(r.gpa, r.end, names.index(r.page)) for r in sc.runs]
-                    file_runs = [(a + shift, b + shift, k) for a, b, k in gpa_runs]
-                    hit = (sc.runs, gpa_runs, file_runs, (s.gpa, s.offset))
-                memo[id(sc.runs)] = hit
-                by.setdefault(("as", s.as_), []).extend(hit[1])
-                if s.gmem is not None:
-                    by.setdefault(("file", s.gmem), []).extend(hit[2])
-            self._memo = memo
-            self._runs = {k: tuple(v) for k, v in by.items()}
-            self._runs_version = self.version
-        return self._runs.get((kind, ident), ())
+        group = self.group(kind, ident)
+        hit = self._runs.get((kind, ident))
+        if hit is not None and hit[0] == group:  # identity of each SlotCoverage: fast
+            return hit[1]
+        names = self.current.platform.names
+        memo = self._memo
+        if len(memo) > 4 * len(self.coverage.slots) + 64:
+            memo.clear()  # entries of slots no longer shown (each keeps its runs, so ids stay unique)
+        out: list[tuple[int, int, int]] = []
+        side = 1 if kind == "as" else 2
+        for sc in group:
+            s = sc.slot
+            m = memo.get(id(sc.runs))
+            if m is None or m[0] is not sc.runs or m[3] != (s.gpa, s.offset):
+                shift = s.offset - s.gpa
+                gpa_runs = [(r.gpa, r.end, names.index(r.page)) for r in sc.runs]
+                file_runs = [(a + shift, b + shift, k) for a, b, k in gpa_runs]
+                m = memo[id(sc.runs)] = (sc.runs, gpa_runs, file_runs, (s.gpa, s.offset))
+            out.extend(m[side])
+        runs = tuple(out)
+        self._runs[(kind, ident)] = (group, runs)
+        return runs
 
     @property
     def dragging(self) -> bool:

@@ -9,6 +9,7 @@ from ...coverage import Coverage
 from ...textfmt import pct
 from ...units import fmt_size_approx
 from .. import palette
+from .text_update import set_text
 
 BAR = 12
 
@@ -36,7 +37,7 @@ class Summary(Static):
 
     def show(self, coverage: Coverage, colours: tuple[str, ...]) -> None:
         self._shown = (coverage, colours)
-        self.update(summary_text(coverage, colours, self._bar()))
+        set_text(self, summary_text(coverage, colours, self._bar()))
 
     def _bar(self) -> int:
         """Bars shrink on narrow terminals so the totals stay on one line."""
@@ -46,4 +47,4 @@ class Summary(Static):
     def on_resize(self) -> None:
         shown = getattr(self, "_shown", None)
         if shown is not None:
-            self.update(summary_text(*shown, self._bar()))
+            set_text(self, summary_text(*shown, self._bar()))

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...model import Layout, Warning_
+from .text_update import set_text
 
 
 def layout_warnings(layout: Layout) -> list[Warning_]:
@@ -35,4 +36,4 @@ class Warnings(Static):
 
     def show(self, warnings: Sequence[Warning_]) -> None:
         self.display = bool(warnings)
-        self.update(warnings_text(warnings))
+        set_text(self, warnings_text(warnings))
