@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from functools import lru_cache
 
 from .coverage import Coverage, Run, SlotCoverage, compute
 from .errors import InputError
@@ -17,7 +18,11 @@ from .jsonout import dumps_indented
 from .loader import Loaded, load
 from .model import Layout, Slot, Warning_, flag_names
 from .textfmt import Painter, bar_cells, glyph_legend, md_table, pct, render_bar, use_colour, wrap
-from .units import fmt_size, fmt_size_approx
+from .units import fmt_size
+from .units import fmt_size_approx as _fmt_size_approx
+
+# A big layout repeats a few run and slot sizes thousands of times: format each once.
+fmt_size_approx = lru_cache(maxsize=4096)(_fmt_size_approx)
 
 BAR_WIDTH = 64
 
