@@ -54,6 +54,8 @@ DEFAULT_FILE_MAX_PAGE = "2M"
 NULL_TAG = "tag:yaml.org,2002:null"
 _STRICT_INT_RE = re.compile(r"^(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*)$")
 _LEADING_ZERO_RE = re.compile(r"^0[0-9_]+$")
+# The usual spellings, below 2^64 by their length: decided by one match (the rest take the long way)
+_PLAIN_INT_RE = re.compile(r"0[xX][0-9a-fA-F]{1,16}|[1-9][0-9]{0,18}|0")
 _FLAG_BITS = {**FLAG_NAMES, "guest_memfd": KVM_MEM_GUEST_MEMFD}
 
 
@@ -107,6 +109,8 @@ def _bounded(text: str, value: int) -> int:
 
 def parse_int_text(text: str) -> int:
     """A non-negative integer as written: decimal, 0x/0o/0b, underscores; a leading 0 is refused."""
+    if _PLAIN_INT_RE.fullmatch(text):
+        return int(text, 0)
     if len(text) > _MAX_TEXT:
         raise ValueError(f"{shown(text)} is too large (more than 64 bits)")
     if _LEADING_ZERO_RE.match(text):
@@ -120,6 +124,8 @@ def parse_int_text(text: str) -> int:
 
 def parse_bytes_text(text: str) -> int:
     """An address or size: an integer as above or a "2G"/"512MiB"/"4k" string (powers of 1024)."""
+    if _PLAIN_INT_RE.fullmatch(text):
+        return int(text, 0)
     if _LEADING_ZERO_RE.match(text) or _STRICT_INT_RE.match(text) or len(text) > _MAX_TEXT:
         return parse_int_text(text)  # also raises the leading-zero and too-large messages
     try:
