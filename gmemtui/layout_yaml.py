@@ -403,27 +403,32 @@ _REQUIRED = object()  # sentinel default: the key must be present and not null
 _DEFAULT = object()  # sentinel default: computed from other keys (ua = gpa)
 
 
-def _null_only(loader: type) -> type:
-    """``loader`` resolving only ``null``: every other plain scalar stays a ``str`` node.
+# PyYAML's own pattern for an implicit null: empty, ``~``, ``null``, ``Null``, ``NULL``
+_NULL_RE = next(rx for tag, rx in yaml.resolver.Resolver.yaml_implicit_resolvers["~"] if tag == NULL_TAG)
+
+
+class _NullOnly:
+    """Resolve only ``null``: every other plain scalar stays a ``str`` node.
 
     Numbers are parsed from the node's text here (``parse_int_text``), so the int/float/bool/date
-    regexes YAML 1.1 runs on every scalar are wasted work; only ``null`` (``key:``, ``~``) decides
-    what a value means. The tables are keyed by first character, so names and numbers skip it.
+    regexes that YAML 1.1 runs on every scalar would be wasted work; only ``null`` (``key:``, ``~``)
+    changes what a value means. There are no path resolvers in the safe loaders to honour.
     """
-    resolvers = {
-        first: [(tag, rx) for tag, rx in pairs if tag == NULL_TAG]
-        for first, pairs in loader.yaml_implicit_resolvers.items()
-    }
-    return type(
-        f"NullOnly{loader.__name__}",
-        (loader,),
-        {"yaml_implicit_resolvers": {k: v for k, v in resolvers.items() if v}},
-    )
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            return NULL_TAG if implicit[0] and _NULL_RE.match(value) else self.DEFAULT_SCALAR_TAG
+        if kind is SequenceNode:
+            return self.DEFAULT_SEQUENCE_TAG
+        return self.DEFAULT_MAPPING_TAG
 
 
-_SAFE_LOADER = _null_only(yaml.SafeLoader)
+class _SafeLoader(_NullOnly, yaml.SafeLoader):
+    pass
+
+
 _C_LOADER = getattr(yaml, "CSafeLoader", None)  # libyaml: same nodes and lines, ~4 times faster
-_FAST_LOADER = _null_only(_C_LOADER) if _C_LOADER is not None else None
+_FAST_LOADER = type("_CSafeLoader", (_NullOnly, _C_LOADER), {}) if _C_LOADER is not None else None
 
 
 def compose(text: str, path: str) -> Node | None:
@@ -438,7 +443,7 @@ def compose(text: str, path: str) -> Node | None:
         except Exception:  # noqa: BLE001 - judged again below
             pass
     try:
-        return yaml.compose(text, Loader=_SAFE_LOADER)
+        return yaml.compose(text, Loader=_SafeLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else 1
