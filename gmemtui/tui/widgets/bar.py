@@ -169,10 +169,10 @@ class Bar(Widget):
         if not self.is_mounted or width <= 0:
             self.invalidate()
             return
+        shown = set(self._strips)  # rows never drawn (off screen) need no repaint
         self._prepare()
-        for y in range(self.size.height):
-            if y not in self._strips:
-                self.refresh(Region(0, y, width, 1))
+        for y in sorted(shown.difference(self._strips)):
+            self.refresh(Region(0, y, width, 1))
 
     def inputs(self) -> object:
         """The model objects this bar shows (its slots' coverage, ...), compared by identity."""

@@ -5,11 +5,10 @@ its page size and, for each larger size, the first rule that fails with the numb
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ...model import Layout, Slot
 from ...rules import SlotFacts, explain_frame, frame_verdict
-from .text_update import set_text
+from .text_lines import TextLines
 
 
 def slot_at(layout: Layout, as_: int, gpa: int) -> Slot | None:
@@ -47,7 +46,7 @@ def explain_lines(layout: Layout, as_: int, gpa: int) -> list[tuple[str, str]]:
     return out
 
 
-class ExplainPanel(Static):
+class ExplainPanel(TextLines):
     DEFAULT_CSS = "ExplainPanel { height: auto; padding: 0 1; }"
 
     def show(self, layout: Layout, as_: int, gpa: int) -> None:
@@ -56,4 +55,4 @@ class ExplainPanel(Static):
             if i:
                 text.append("\n")
             text.append(line, style=style)
-        set_text(self, text)
+        self.set_text(text)

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Region
+from textual.widget import Widget
 
 from ...coverage import Coverage, SlotCoverage
 from ...model import Layout, Slot
@@ -36,10 +37,6 @@ def structure(layout: Layout) -> tuple[tuple[int, tuple[int, ...]], ...]:
     return tuple((a, tuple(ids)) for a, ids in placed.items())
 
 
-def _order(sc: SlotCoverage) -> tuple[int, int]:
-    return (sc.slot.as_, sc.slot.gpa)
-
-
 def _offset(sc: SlotCoverage) -> int:
     return sc.slot.offset
 
@@ -67,10 +64,12 @@ class MapView(VerticalScroll):
         self._runs: dict[tuple[str, int], tuple[tuple, tuple[tuple[int, int, int], ...]]] = {}
         self._memo: dict[int, tuple] = {}
         self._bars: list[Bar] | None = None
+        self._boxes: list[Widget] = []
         self._axes: dict[tuple, Axis] = {}
         self._groups: dict[tuple[str, int], tuple[SlotCoverage, ...]] = {}
         self._slots: dict[tuple[str, int], list[Slot]] = {}
         self._groups_version = -1
+        self._subtitles: dict[object, str] = {}  # box -> the text last put on its border
         self.view_version = 0  # bumped by view changes (zoom, pan, scale, theme), not by edits
         self.mode = SCALE
         self.bpc = 0  # 0: fit the whole guest on first use
@@ -104,7 +103,12 @@ class MapView(VerticalScroll):
     def bars(self) -> list[Bar]:
         if self._bars is None or any(not b.is_attached for b in self._bars):
             self._bars = list(self.query(Bar))
+            self._boxes = list(self.query(".as-box"))
         return self._bars
+
+    def boxes(self) -> list[Widget]:
+        self.bars()
+        return self._boxes
 
     def redraw(self, edit: bool = False) -> None:
         """A new version: after a view change every bar draws again; after an ``edit`` (a drag step)
@@ -123,12 +127,13 @@ class MapView(VerticalScroll):
         """The view description (or the drag in words) on each address space's border. Only the
         bottom border line is repainted: setting ``border_subtitle`` would repaint the whole box, and
         with it every bar inside, on every drag step."""
-        for box in self.query(".as-box"):
-            old = box.border_subtitle
-            if old == text:
+        for box in self.boxes():
+            if self._subtitles.get(box) == text:
                 continue
+            first = box not in self._subtitles
+            self._subtitles[box] = text
             height, width = box.outer_size.height, box.outer_size.width
-            if old is None or height < 2 or not hasattr(box, "_border_subtitle"):
+            if first or height < 2 or not hasattr(box, "_border_subtitle"):
                 box.border_subtitle = text
                 continue
             box._border_subtitle = box.render_str(text).expand_tabs(4).split()[0]  # as the setter does
@@ -143,6 +148,7 @@ class MapView(VerticalScroll):
             self.version += 1
             self.view_version += 1
             self._bars = None
+            self._subtitles = {}
             self.refresh(recompose=True)
             return
         self.redraw(edit=True)
@@ -154,7 +160,7 @@ class MapView(VerticalScroll):
         if self._groups_version == self.version:
             return
         groups: dict[tuple[str, int], list[SlotCoverage]] = {}
-        for sc in sorted(self.coverage.slots, key=_order):
+        for sc in self.coverage.slots:  # sorted by (as, gpa) (Coverage's contract)
             s = sc.slot
             groups.setdefault(("as", s.as_), []).append(sc)
             if s.gmem is not None:

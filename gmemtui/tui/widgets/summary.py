@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ...coverage import Coverage
 from ...textfmt import pct
 from ...units import fmt_size_approx
 from .. import palette
-from .text_update import set_text
+from .text_lines import TextLines
 
 BAR = 12
 
@@ -32,12 +31,12 @@ def summary_text(coverage: Coverage, colours: tuple[str, ...] = (), bar: int = B
     return text
 
 
-class Summary(Static):
+class Summary(TextLines):
     DEFAULT_CSS = "Summary { height: auto; padding: 0 1; }"
 
     def show(self, coverage: Coverage, colours: tuple[str, ...]) -> None:
         self._shown = (coverage, colours)
-        set_text(self, summary_text(coverage, colours, self._bar()))
+        self.set_text(summary_text(coverage, colours, self._bar()))
 
     def _bar(self) -> int:
         """Bars shrink on narrow terminals so the totals stay on one line."""
@@ -47,4 +46,4 @@ class Summary(Static):
     def on_resize(self) -> None:
         shown = getattr(self, "_shown", None)
         if shown is not None:
-            set_text(self, summary_text(*shown, self._bar()))
+            self.set_text(summary_text(*shown, self._bar()))

@@ -40,8 +40,10 @@ class TitleBar(Widget):
         return " ".join(self.parts)
 
     def show(self, layout: Layout, dirty: bool, part: str, step: str) -> None:
-        self.parts = title_parts(layout, dirty, part, step)
-        self.refresh()
+        parts = title_parts(layout, dirty, part, step)
+        if parts != self.parts:  # a drag step seldom changes the title: no repaint then
+            self.parts = parts
+            self.refresh()
 
     def render(self) -> Text:
         return Text(fit(*self.parts, self.size.width))
