@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from itertools import groupby
 from typing import TextIO
 
 # One glyph per ladder size, by index (base page first), so a bar reads without colour. The TUI
@@ -94,16 +95,11 @@ def bar_cells(start: int, size: int, runs: Sequence[tuple[int, int, int]], width
 
 
 def render_bar(cells: Sequence[int | None], paint: Painter) -> str:
+    """One glyph per cell, painted per stretch of equal cells (fewer ANSI codes)."""
     out: list[str] = []
-    i = 0
-    n = len(cells)
-    while i < n:
-        j = i
-        while j < n and cells[j] == cells[i]:
-            j += 1
-        idx = cells[i]
-        out.append(HOLE * (j - i) if idx is None else paint.glyph(idx, j - i))
-        i = j
+    for idx, stretch in groupby(cells):
+        n = sum(1 for _ in stretch)
+        out.append(HOLE * n if idx is None else paint.glyph(idx, n))
     return "".join(out)
 
 
@@ -159,10 +155,10 @@ def md_table(
         widths[flex] = max(3, widths[flex] - (total - max_width))
         cells = [[truncate(c, widths[flex]) if i == flex else c for i, c in enumerate(r)] for r in cells]
 
+    justify = [str.rjust if i in right else str.ljust for i in range(len(widths))]
+
     def line(r: Sequence[str]) -> str:
-        pairs = enumerate(zip(r, widths, strict=True))
-        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in pairs]
-        return "| " + " | ".join(parts) + " |"
+        return "| " + " | ".join([j(c, w) for j, c, w in zip(justify, r, widths, strict=True)]) + " |"
 
     rule = "|" + "|".join(("-" * (w + 1) + ":") if i in right else ("-" * (w + 2))
                           for i, w in enumerate(widths)) + "|"
