@@ -155,7 +155,7 @@ def slot_bar(sc: SlotCoverage, names: Sequence[str], paint: Painter, width: int 
 def run_lines(runs: Sequence[Run], names: Sequence[str], paint: Painter, indent: str = "  ") -> list[str]:
     rows = [(f"[{r.gpa:#x}, {r.end:#x})", fmt_size_approx(r.size), r.page,
              "private" if r.private else "shared", why_not_larger(r, names)) for r in runs]
-    w = [max(len(row[i]) for row in rows) for i in range(4)]
+    w = [max(map(len, column)) for column in list(zip(*rows, strict=True))[:4]]
     index = {n: i for i, n in enumerate(names)}
     out = []
     for r, row in zip(runs, rows, strict=True):

@@ -98,7 +98,7 @@ def render_bar(cells: Sequence[int | None], paint: Painter) -> str:
     """One glyph per cell, painted per stretch of equal cells (fewer ANSI codes)."""
     out: list[str] = []
     for idx, stretch in groupby(cells):
-        n = sum(1 for _ in stretch)
+        n = len(list(stretch))
         out.append(HOLE * n if idx is None else paint.glyph(idx, n))
     return "".join(out)
 
