@@ -10,7 +10,7 @@ are found with ``bisect`` and only those are read, so drawing costs cells + runs
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -193,11 +193,17 @@ class RunIndex:
 
     def cells(self, axis: Axis) -> list[tuple[int | None, bool]]:
         """Every column's (smallest page, mixed) in one sweep over columns and runs together."""
+        return self.cells_of(axis.bounds())
+
+    def cells_of(self, bounds: Sequence[tuple[int, int]]) -> list[tuple[int | None, bool]]:
+        """(smallest page, mixed) of each ``[lo, hi)`` of ``bounds`` (ascending, as ``Axis.bounds``)."""
         out: list[tuple[int | None, bool]] = []
         starts, ends, pages = self.starts, self.ends, self.pages
         n = len(starts)
-        i = max(bisect_right(starts, axis.lo) - 1, 0)
-        for lo, hi in axis.bounds():
+        if not bounds:
+            return out
+        i = max(bisect_right(starts, bounds[0][0]) - 1, 0)
+        for lo, hi in bounds:
             hi = max(hi, lo + 1)
             while i < n and ends[i] <= lo:
                 i += 1
@@ -214,3 +220,51 @@ class RunIndex:
                 j += 1
             out.append((smallest, mixed))
         return out
+
+
+Runs = Sequence[tuple[int, int, int]]
+
+
+def changed_span(old: Runs, new: Runs) -> tuple[int, int] | None:
+    """The address range ``[lo, hi)`` covering every run that differs between two run lists (a
+    common head and tail are skipped: a drag changes the runs of one slot), or None if equal."""
+    n, m = len(old), len(new)
+    k = min(n, m)
+    p = 0
+    while p < k and old[p] == new[p]:
+        p += 1
+    if p == n == m:
+        return None
+    q = 0
+    while q < k - p and old[n - 1 - q] == new[m - 1 - q]:
+        q += 1
+    mid = [*old[p:n - q], *new[p:m - q]]
+    return min(r[0] for r in mid), max(r[1] for r in mid)
+
+
+def patch_cells(cells: list[tuple[int | None, bool]], axis: Axis, old: Runs,
+                new: Runs) -> list[tuple[int | None, bool]] | None:
+    """``RunIndex.of(new).cells(axis)`` given ``cells`` = the same for ``old``, recomputing only the
+    columns that show a changed run. ``new`` must be sorted by start and disjoint (slots of one
+    address space and bindings of one file never overlap); None if that does not hold nearby."""
+    bounds = axis.bounds()
+    if len(cells) != len(bounds):
+        return None
+    span = changed_span(old, new)
+    if span is None:
+        return cells
+    lo, hi = span
+    x0 = max(bisect_left(bounds, lo, key=_first) - 1, 0)  # from the last column starting before lo
+    x1 = max(bisect_left(bounds, hi, key=_first), x0 + 1)  # the first column starting at or after hi
+    cols = bounds[x0:x1]
+    a, b = cols[0][0], max(cols[-1][1], cols[-1][0] + 1)
+    i = max(bisect_right(new, a, key=_first) - 1, 0)
+    j = bisect_left(new, b, key=_first)
+    near = new[i:j]
+    if any(near[t][1] > near[t + 1][0] for t in range(len(near) - 1)):
+        return None
+    return [*cells[:x0], *RunIndex.of(near).cells_of(cols), *cells[x1:]]
+
+
+def _first(t: tuple[int, ...]) -> int:
+    return t[0]

@@ -24,7 +24,7 @@ from textual.widget import Widget
 from ... import edit
 from ...model import Layout
 from .. import palette
-from ..axis import Axis, RunIndex, ticks
+from ..axis import Axis, RunIndex, patch_cells, ticks
 
 if TYPE_CHECKING:
     from .map_view import MapView
@@ -121,6 +121,8 @@ class Bar(Widget):
         self._cells: list[tuple[int | None, bool]] = []
         self._strips: dict[int, Strip] = {}
         self._inputs: dict[int, object] = {}  # row -> what its cached strip was drawn from
+        self._cells_for: tuple[Axis, tuple] | None = None  # (axis, runs) that _cells were computed for
+        self._base: Style | None = None
         self._whole: object = None  # inputs() and the view at the last _prepare that drew
         self._styles: tuple = ()  # (base style, page colours, accent) the styles below come from
         self.base_style = Style()
@@ -159,8 +161,18 @@ class Bar(Widget):
         return self._cells
 
     def invalidate(self) -> None:
-        self._key = self._whole = None
+        self._key = self._whole = self._base = None
         self.refresh()
+
+    def base(self) -> Style:
+        """The widget's style (``rich_style`` walks the ancestors: kept until the styles change)."""
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
 
     def changed(self) -> None:
         """The map moved to a new version (an edit): prepare now and repaint only the rows whose
@@ -191,13 +203,13 @@ class Bar(Widget):
         self._key = key
         # everything the bar shows comes from these; an edit elsewhere leaves them all the same objects
         whole = (self.map.view_version, width, self.drag.axis if self.drag is not None else None,
-                 self.rich_style, self.map.page_colours, self.map.accent, self.inputs())
+                 self.base(), self.map.page_colours, self.map.accent, self.inputs())
         if whole == self._whole:
             return
         self._whole = whole
         axis = self.drag.axis if self.drag is not None else self.map.axis_for(self.intervals(), width)
         runs = self.runs()
-        base = self.rich_style
+        base = self.base()
         # a row is drawn again only when what it is drawn from changed: a drag of one slot leaves the
         # bars of other files as they were (their strips stay cached, and they are not repainted)
         inputs = {**self.row_inputs(axis, base), self.TICK_ROW: (axis, base),
@@ -205,7 +217,12 @@ class Bar(Widget):
         old = self._inputs
         kept = {y: strip for y, strip in self._strips.items() if y in inputs and old.get(y) == inputs[y]}
         if self.BAR_ROW not in kept:
-            self._cells = RunIndex.of(runs).cells(axis)
+            # a drag changes one slot's runs: only the columns showing them are computed again
+            cells = None
+            if self._cells_for is not None and self._cells_for[0] == axis:
+                cells = patch_cells(self._cells, axis, self._cells_for[1], runs)
+            self._cells = cells if cells is not None else RunIndex.of(runs).cells(axis)
+            self._cells_for = (axis, runs)
         self._inputs = inputs
         self._axis = axis
         self._strips = kept

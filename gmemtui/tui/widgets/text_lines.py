@@ -9,6 +9,7 @@ word boundaries, as in a ``Static``.
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Region, Size
@@ -66,7 +67,7 @@ class TextLines(Widget):
         console = self.app.console
         base = self.rich_style
         out = []
-        for part in line.wrap(console, width, overflow="fold") or [Text()]:
+        for part in _wrap(line, console, width):
             segments = Segment.apply_style(part.render(console), base)
             out.append(Strip(segments).adjust_cell_length(width, base))
         return out
@@ -85,9 +86,16 @@ class TextLines(Widget):
         return Strip.blank(self.size.width, self.rich_style)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return sum(len(part) for part in (
-            line.wrap(self.app.console, max(width, 1), overflow="fold") or [Text()] for line in self._lines))
+        console = self.app.console
+        return sum(len(_wrap(line, console, max(width, 1))) for line in self._lines)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._width = -1  # the base style may have changed: render again
+
+
+def _wrap(line: Text, console: Console, width: int) -> list[Text]:
+    """The line as it shows at this width (word wrapped; most lines fit and are returned as they are)."""
+    if line.cell_len <= width:
+        return [line]
+    return list(line.wrap(console, width, overflow="fold")) or [Text()]
