@@ -60,6 +60,37 @@ def wall(cmd: list[str], repeat: int) -> float:
     return min(times)
 
 
+def stages(path: Path) -> list[tuple[str, float]]:
+    """Where one ``report`` goes, in this process (CPU seconds, GC paused as the command does)."""
+    from gmemtui.coverage import compute
+    from gmemtui.gcpause import paused_gc
+    from gmemtui.jsonout import dumps_indented
+    from gmemtui.layout_yaml import compose, load_yaml
+    from gmemtui.report import format_markdown, format_text, report_dict
+    from gmemtui.textfmt import Painter
+    from gmemtui.validate import check_layout
+
+    text = path.read_text()
+    out = []
+
+    def timed(label: str, fn):
+        t = time.process_time()
+        value = fn()
+        out.append((label, time.process_time() - t))
+        return value
+
+    with paused_gc():
+        timed("YAML compose (libyaml)", lambda: compose(text, str(path)))
+        layout = timed("load_yaml (compose + read + check)", lambda: load_yaml(text, str(path)))
+        timed("  of which check_layout", lambda: check_layout(layout, str(path)))
+        cov = timed("compute()", lambda: compute(layout))
+        timed("--json: report_dict + dumps_indented",
+              lambda: dumps_indented(report_dict(layout, str(path), cov)))
+        timed("text: format_text", lambda: format_text(layout, str(path), Painter(False), None, cov))
+        timed("--markdown: format_markdown", lambda: format_markdown(layout, str(path), None, cov))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
@@ -81,6 +112,9 @@ def main() -> int:
             lines = path.read_text().count("\n")
             cells = [wall([str(GMEMTUI), "report", *opts, str(path)], args.repeat) for _, opts in FORMS]
             print(f"{shape:<6} {lines:>8}  " + "  ".join(f"{t:>8.2f} s" for t in cells))
+        print("\nin-process stages, flow YAML (CPU):")
+        for label, t in stages(files["flow"]):
+            print(f"  {label:<40} {t * 1e3:8.0f} ms")
     print("target: < 1 s")
     return 0
 
