@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gmemtui.coverage import compute
 from gmemtui.loader import Loaded
 from gmemtui.model import GmemFile, Layout, Slot
 from gmemtui.tui.app import GmemApp
@@ -89,6 +90,11 @@ async def test_drag_in_a_many_slot_layout_repaints_correctly() -> None:
         await pilot.pause()
         moved = app.layout.slots[30]
         assert moved.gpa > 30 * 64 * MiB
+        m = app.map_view  # its groups were patched, not rebuilt: they must equal a rebuild
+        assert m.slots_of("as", 0) == sorted(app.layout.slots, key=lambda s: s.gpa)
+        assert m.slots_of("file", 100) == sorted(app.layout.slots, key=lambda s: s.offset)
+        assert m.group("as", 0) == app.coverage.slots
+        assert app.coverage == compute(app.layout)
         assert app.table.values("0:30")["gpa"] == f"{moved.gpa:#x}"
         assert screen_text(app) == await full_repaint(app, pilot)
         await pilot.mouse_up(bar, offset=(x + 2, 1))

@@ -13,6 +13,7 @@ from ...coverage import Coverage, SlotCoverage
 from ...model import Layout, Slot
 from .. import palette
 from ..axis import Axis, fit_bpc, linear, slot_scale
+from ..live import changed_positions
 from .bar import Bar
 from .file_bar import FileBar
 from .gpa_bar import GpaBar
@@ -39,6 +40,10 @@ def structure(layout: Layout) -> tuple[tuple[int, tuple[int, ...]], ...]:
 
 def _offset(sc: SlotCoverage) -> int:
     return sc.slot.offset
+
+
+def _gpa(sc: SlotCoverage) -> int:
+    return sc.slot.gpa
 
 
 class MapView(VerticalScroll):
@@ -68,6 +73,8 @@ class MapView(VerticalScroll):
         self._axes: dict[tuple, Axis] = {}
         self._groups: dict[tuple[str, int], tuple[SlotCoverage, ...]] = {}
         self._slots: dict[tuple[str, int], list[Slot]] = {}
+        self._grouped: tuple[SlotCoverage, ...] = ()  # the coverage.slots that _groups were made from
+        self._where: dict[int, list[tuple[tuple[str, int], int]]] = {}  # id(sc) -> [(group, position)]
         self._groups_version = -1
         self._subtitles: dict[object, str] = {}  # box -> the text last put on its border
         self.view_version = 0  # bumped by view changes (zoom, pan, scale, theme), not by edits
@@ -159,18 +166,56 @@ class MapView(VerticalScroll):
         (``LiveCoverage``), so a bar whose group is the same objects as before shows the same thing."""
         if self._groups_version == self.version:
             return
+        self._groups_version = self.version
+        if self._patch_groups():
+            return
         groups: dict[tuple[str, int], list[SlotCoverage]] = {}
         for sc in self.coverage.slots:  # sorted by (as, gpa) (Coverage's contract)
             s = sc.slot
             groups.setdefault(("as", s.as_), []).append(sc)
             if s.gmem is not None:
                 groups.setdefault(("file", s.gmem), []).append(sc)
+        where: dict[int, list[tuple[tuple[str, int], int]]] = {}
         for k, v in groups.items():
             if k[0] == "file":
                 v.sort(key=_offset)
+            for i, sc in enumerate(v):
+                where.setdefault(id(sc), []).append((k, i))
         self._groups = {k: tuple(v) for k, v in groups.items()}
+        self._where = where
+        self._grouped = self.coverage.slots
         self._slots = {}
-        self._groups_version = self.version
+
+    def _patch_groups(self) -> bool:
+        """Put the few changed SlotCoverage objects where the ones they replace were (same address
+        space and file, same order); False if that does not hold (then group afresh)."""
+        changed = changed_positions(self.coverage.slots, self._grouped)
+        if changed is None:
+            return False
+        groups: dict[tuple[str, int], list[SlotCoverage]] = {}
+        placed: list[tuple[tuple[str, int], int]] = []
+        for i in changed:
+            old, new = self._grouped[i], self.coverage.slots[i]
+            if (old.slot.as_, old.slot.gmem) != (new.slot.as_, new.slot.gmem):
+                return False
+            for k, j in self._where[id(old)]:
+                if k not in groups:
+                    groups[k] = list(self._groups[k])
+                groups[k][j] = new
+                placed.append((k, j))
+        for k, j in placed:  # each still between its neighbours (a drag cannot pass one)
+            v, order = groups[k], _gpa if k[0] == "as" else _offset
+            if j > 0 and order(v[j - 1]) >= order(v[j]):
+                return False
+            if j + 1 < len(v) and order(v[j]) >= order(v[j + 1]):
+                return False
+        for i in changed:
+            self._where[id(self.coverage.slots[i])] = self._where.pop(id(self._grouped[i]))
+        for k, v in groups.items():
+            self._groups[k] = tuple(v)
+            self._slots.pop(k, None)
+        self._grouped = self.coverage.slots
+        return True
 
     def group(self, kind: str, ident: int) -> tuple[SlotCoverage, ...]:
         self._regroup()

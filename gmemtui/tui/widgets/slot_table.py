@@ -25,6 +25,7 @@ from ...coverage import Coverage
 from ...model import Slot, Warning_, flag_names
 from ...textfmt import pct
 from ...units import fmt_size_approx
+from ..live import changed_positions
 from .bar import SlotPicked
 
 NAME_WIDTH = 16  # longer names are cut: the coverage columns must stay on screen
@@ -131,6 +132,8 @@ class SlotTable(ScrollView, can_focus=False):
         self._index: dict[str, int] = {}  # row key -> row number
         self._widths: list[int] = []
         self._memo: dict[int, tuple] = {}
+        self._shown: tuple = ()  # the SlotCoverage objects the rows show
+        self._warned: frozenset[tuple[int, int]] = frozenset()
         self._strips: dict[int, Strip] = {}  # row number (-1: header) -> strip of the widget's width
         self._strips_key: tuple[int, int] = (-1, -1)  # (scroll x, width) the strips were cut for
         self._styles: dict[str, Style] | None = None
@@ -143,19 +146,33 @@ class SlotTable(ScrollView, can_focus=False):
         """Show these rows; repaint only the lines of rows that changed (all of them if the set of
         slots, the columns or a column's width changed)."""
         names = coverage.layout.platform.names
-        new = rows(coverage, warnings, self._memo)
+        warned = frozenset((w.as_, w.slot) for w in warnings if w.slot is not None)
         old = self._rows
-        changed: list[int] | None = []
-        if names != self._names or len(new) != len(old):
-            changed = None
-        else:
-            for i, (r, o) in enumerate(zip(new, old, strict=False)):
-                if r is not o:
-                    if r[0] != o[0]:
-                        changed = None
-                        break
-                    changed.append(i)
-        self._rows = new
+        changed: list[int] | None = None
+        if names == self._names and warned == self._warned:
+            # a drag replaces one SlotCoverage and keeps the others: only its row is made again
+            changed = changed_positions(coverage.slots, self._shown)
+            new = list(old)
+            for i in changed or ():
+                sc = coverage.slots[i]
+                r = (row_key(sc.slot), row(sc.slot, sc.bytes, names, (sc.slot.as_, sc.slot.slot) in warned))
+                if r[0] != old[i][0]:
+                    changed = None
+                    break
+                new[i] = r
+        if changed is None:
+            new = rows(coverage, warnings, self._memo)
+            changed = []
+            if names != self._names or len(new) != len(old):
+                changed = None
+            else:
+                for i, (r, o) in enumerate(zip(new, old, strict=False)):
+                    if r is not o:
+                        if r[0] != o[0]:
+                            changed = None
+                            break
+                        changed.append(i)
+        self._rows, self._shown, self._warned = new, coverage.slots, warned
         if changed is None:
             self._names = names
             self._labels = columns(names)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region, Size
 from textual.strip import Strip
@@ -26,6 +27,7 @@ class TextLines(Widget):
         self._lines: list[Text] = []  # logical lines
         self._rendered: list[list[Strip]] = []  # per logical line, its strips at ``_width``
         self._width = -1
+        self._base: Style | None = None
 
     @property
     def text(self) -> Text:
@@ -59,13 +61,14 @@ class TextLines(Widget):
         self._rendered = rendered
         if y != sum(len(s) for s in old_rendered):
             self.refresh(layout=True)
-        else:
-            for row in dirty:
-                self.refresh(Region(0, row, width, 1))
+        elif dirty:
+            self.refresh(Region(0, dirty[0], width, dirty[-1] - dirty[0] + 1))
 
     def _render_text(self, line: Text, width: int) -> list[Strip]:
         console = self.app.console
-        base = self.rich_style
+        if self._base is None:
+            self._base = self.rich_style  # walks the ancestors: kept until the styles change
+        base = self._base
         out = []
         for part in _wrap(line, console, width):
             segments = Segment.apply_style(part.render(console), base)
@@ -92,6 +95,7 @@ class TextLines(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._width = -1  # the base style may have changed: render again
+        self._base = None
 
 
 def _wrap(line: Text, console: Console, width: int) -> list[Text]:
