@@ -44,7 +44,7 @@ def _is_flat(values) -> bool:
 
 
 def dumps_indented(obj: object) -> str:
-    """Exactly ``json.dumps(obj, indent=2)`` (same text, same errors for what JSON cannot hold)."""
+    """Exactly ``json.dumps(obj, indent=2)``; TypeError for what JSON cannot hold (no cycle check)."""
     out: list[str] = []
     _encode(obj, "\n", out)
     return "".join(out)
