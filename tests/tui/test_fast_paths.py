@@ -169,3 +169,46 @@ def test_patch_cells_equals_all_columns(case, bpc, width, piecewise) -> None:
         axis = linear(0, bpc, width)
     cells = RunIndex.of(old).cells(axis)
     assert patch_cells(cells, axis, old, new) == RunIndex.of(new).cells(axis)
+
+
+# -- the label row's bisection equals labelling slot by slot ----------------------------------------
+
+
+def labels_slot_by_slot(axis, slots, sel, width):
+    """The label row as first written: every slot in turn (the reference for ``label_cells``)."""
+    chars, selected = [" "] * width, [False] * width
+    last = -1
+    for i, s in enumerate(slots):
+        x = axis.x_of(s.gpa)
+        if x is None and s.gpa < axis.lo < s.end:
+            x = 0
+        if x is None:
+            continue
+        if i == sel:
+            end_x = axis.x_of(s.end - 1)
+            for c in range(x, width if end_x is None else end_x + 1):
+                chars[c], selected[c] = "─", True
+        if x <= last and i != sel:
+            continue
+        label = str(s.slot)[: width - x]
+        for c, ch in enumerate(label):
+            chars[x + c], selected[x + c] = ch, i == sel
+        last = x + len(label)
+    return chars, selected
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.tuples(st.integers(0, 8), st.integers(1, 40)), min_size=2, max_size=40),
+       st.integers(0, 100), st.sampled_from([1, 4, 16, 64]), st.integers(4, 80), st.booleans(), st.data())
+def test_label_cells_equals_labelling_slot_by_slot(pieces, start, bpc, width, scale, data) -> None:
+    from gmemtui.tui.widgets.gpa_bar import label_cells
+
+    slots, g = [], 0
+    for n, (gap, size) in enumerate(pieces):
+        g += gap
+        slots.append(Slot(slot=n * 7 % 113, gpa=g * 0x1000, size=size * 0x1000, ua=0))
+        g += size
+    axis = slot_scale([(s.gpa, s.end) for s in slots], width) if scale else None
+    axis = axis or linear(start * 0x1000, bpc * 0x1000, width)
+    sel = data.draw(st.integers(-1, len(slots) - 1), label="selected index")
+    assert label_cells(axis, slots, sel, width) == labels_slot_by_slot(axis, slots, sel, width)

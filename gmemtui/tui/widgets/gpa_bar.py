@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.style import Style
@@ -51,28 +53,15 @@ class GpaBar(Bar):
 
     def _label_strip(self, width: int, text: Style) -> Strip:
         """Slot numbers at their start columns; the selected slot's extent drawn as a line."""
-        axis = self.axis
-        chars = [" "] * width
-        styles = [text] * width
+        slots = self.slots()
+        sel = -1
+        key = self.map.selected
+        if key is not None and key[0] == self.as_:
+            numbers = [s.slot for s in slots]
+            sel = numbers.index(key[1]) if key[1] in numbers else -1
+        chars, selected = label_cells(self.axis, slots, sel, width)
         sel_style = self.selected_style
-        last = -1
-        for s in self.slots():
-            x = axis.x_of(s.gpa)
-            if x is None and s.gpa < axis.lo < s.end:
-                x = 0
-            if x is None:
-                continue
-            is_sel = s.key == self.map.selected
-            if is_sel:
-                end_x = axis.x_of(s.end - 1)
-                for i in range(x, width if end_x is None else end_x + 1):
-                    chars[i], styles[i] = "─", sel_style
-            if x <= last and not is_sel:
-                continue
-            label = str(s.slot)[: width - x]
-            for i, ch in enumerate(label):
-                chars[x + i], styles[x + i] = ch, sel_style if is_sel else text
-            last = x + len(label)
+        styles = [sel_style if on else text for on in selected]
         return Strip(spans(zip(chars, styles, strict=False)), width)
 
     def hit(self, x: int) -> tuple[tuple[int, int], str] | None:
@@ -107,3 +96,47 @@ class GpaBar(Bar):
                 return self.as_, max(lo, s.gpa)
         return None
 
+
+
+def label_cells(axis: Axis, slots: Sequence[Slot], sel: int, width: int) -> tuple[list[str], list[bool]]:
+    """The label row: each slot's number at its start column unless it would overlap the previous
+    label; the selected slot (index ``sel``) drawn whatever, with a line over its extent. Returns the
+    characters and which of them belong to the selected slot.
+
+    ``slots`` are sorted by gpa and the axis maps addresses to columns monotonically, so the slots
+    that cannot get a label (they start in a column already labelled) are skipped by bisection:
+    the row costs its labels, not every slot (512 slots on 130 columns)."""
+    chars = [" "] * width
+    selected = [False] * width
+    starts = [s.gpa for s in slots]
+    n = len(slots)
+    last = -1
+    i = max(bisect_right(starts, axis.lo) - 1, 0)
+    while i < n:
+        if last >= 0 and i != sel:
+            # every slot starting before the address of column last+1 is in a labelled column
+            j = bisect_left(starts, axis.at(last + 1), i)
+            i = sel if i <= sel < j else j
+            if i >= n:
+                break
+        s = slots[i]
+        x = axis.x_of(s.gpa)
+        if x is None and s.gpa < axis.lo < s.end:
+            x = 0
+        if x is None:
+            if s.gpa >= axis.hi:
+                break
+            i += 1
+            continue
+        is_sel = i == sel
+        if is_sel:
+            end_x = axis.x_of(s.end - 1)
+            for c in range(x, width if end_x is None else end_x + 1):
+                chars[c], selected[c] = "─", True
+        if x > last or is_sel:
+            label = str(s.slot)[: width - x]
+            for c, ch in enumerate(label):
+                chars[x + c], selected[x + c] = ch, is_sel
+            last = x + len(label)
+        i += 1
+    return chars, selected
