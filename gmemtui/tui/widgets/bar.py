@@ -183,8 +183,10 @@ class Bar(Widget):
             return
         shown = set(self._strips)  # rows never drawn (off screen) need no repaint
         self._prepare()
-        for y in sorted(shown.difference(self._strips)):
-            self.refresh(Region(0, y, width, 1))
+        dropped = shown.difference(self._strips)
+        if dropped:  # one region: each refresh costs the compositor a pass
+            top = min(dropped)
+            self.refresh(Region(0, top, width, max(dropped) - top + 1))
 
     def inputs(self) -> object:
         """The model objects this bar shows (its slots' coverage, ...), compared by identity."""

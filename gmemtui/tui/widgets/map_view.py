@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from itertools import chain
+
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical, VerticalScroll
@@ -38,6 +40,12 @@ def structure(layout: Layout) -> tuple[tuple[int, tuple[int, ...]], ...]:
     return tuple((a, tuple(ids)) for a, ids in placed.items())
 
 
+def _in_place(old: Slot, new: Slot) -> bool:
+    """An edit of one slot that keeps its address space and file and overlaps where it was (a drag
+    step): no other slot can lie between the two, so the order by gpa, and the bars, stay."""
+    return (old.as_, old.gmem) == (new.as_, new.gmem) and old.gpa < new.end and new.gpa < old.end
+
+
 def _offset(sc: SlotCoverage) -> int:
     return sc.slot.offset
 
@@ -66,7 +74,8 @@ class MapView(VerticalScroll):
         self.selected = selected
         self.version = 0
         self.status = ""  # replaces the view description while a drag lasts
-        self._runs: dict[tuple[str, int], tuple[tuple, tuple[tuple[int, int, int], ...]]] = {}
+        # per bar: (its group, its runs, the runs per slot of the group)
+        self._runs: dict[tuple[str, int], tuple[tuple, tuple[tuple[int, int, int], ...], list]] = {}
         self._memo: dict[int, tuple] = {}
         self._bars: list[Bar] | None = None
         self._boxes: list[Widget] = []
@@ -148,8 +157,13 @@ class MapView(VerticalScroll):
             box.refresh(Region(-gutter.left, height - 1 - gutter.top, width, 1))
 
     def update(self, layout: Layout, coverage: Coverage, selected: tuple[int, int] | None) -> None:
+        old = self.current
         self.current, self.coverage, self.selected = layout, coverage, selected
-        shape = structure(layout)
+        moved = changed_positions(layout.slots, old.slots) if layout.files == old.files else None
+        if moved is not None and all(_in_place(old.slots[i], layout.slots[i]) for i in moved):
+            shape = self._structure  # the same slots in the same spaces, files and order: same bars
+        else:
+            shape = structure(layout)
         if shape != self._structure:
             self._structure = shape
             self.version += 1
@@ -238,24 +252,32 @@ class MapView(VerticalScroll):
         hit = self._runs.get((kind, ident))
         if hit is not None and hit[0] == group:  # identity of each SlotCoverage: fast
             return hit[1]
-        names = self.current.platform.names
         memo = self._memo
         if len(memo) > 4 * len(self.coverage.slots) + 64:
             memo.clear()  # entries of slots no longer shown (each keeps its runs, so ids stay unique)
-        out: list[tuple[int, int, int]] = []
         side = 1 if kind == "as" else 2
-        for sc in group:
-            s = sc.slot
-            m = memo.get(id(sc.runs))
-            if m is None or m[0] is not sc.runs or m[3] != (s.gpa, s.offset):
-                shift = s.offset - s.gpa
-                gpa_runs = [(r.gpa, r.end, names.index(r.page)) for r in sc.runs]
-                file_runs = [(a + shift, b + shift, k) for a, b, k in gpa_runs]
-                m = memo[id(sc.runs)] = (sc.runs, gpa_runs, file_runs, (s.gpa, s.offset))
-            out.extend(m[side])
-        runs = tuple(out)
-        self._runs[(kind, ident)] = (group, runs)
+        changed = changed_positions(group, hit[0]) if hit is not None else None
+        if changed is not None:  # a drag: convert the changed slots only, splice them in
+            parts = list(hit[2])
+            for i in changed:
+                parts[i] = self._converted(group[i])[side]
+        else:
+            parts = [self._converted(sc)[side] for sc in group]
+        runs = tuple(chain.from_iterable(parts))
+        self._runs[(kind, ident)] = (group, runs, parts)
         return runs
+
+    def _converted(self, sc: SlotCoverage) -> tuple:
+        """(runs, GPA-axis runs, file-axis runs, (gpa, offset)) of one slot, memoised by its runs."""
+        s = sc.slot
+        m = self._memo.get(id(sc.runs))
+        if m is None or m[0] is not sc.runs or m[3] != (s.gpa, s.offset):
+            names = self.current.platform.names
+            shift = s.offset - s.gpa
+            gpa_runs = [(r.gpa, r.end, names.index(r.page)) for r in sc.runs]
+            file_runs = [(a + shift, b + shift, k) for a, b, k in gpa_runs]
+            m = self._memo[id(sc.runs)] = (sc.runs, gpa_runs, file_runs, (s.gpa, s.offset))
+        return m
 
     @property
     def dragging(self) -> bool:

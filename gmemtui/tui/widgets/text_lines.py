@@ -71,7 +71,14 @@ class TextLines(Widget):
         base = self._base
         out = []
         for part in _wrap(line, console, width):
-            segments = Segment.apply_style(part.render(console), base)
+            spans = part.spans
+            if not spans or (len(spans) == 1 and spans[0].start == 0 and spans[0].end >= len(part.plain)):
+                # one style over the whole line (most explain lines): no need for Text.render
+                style = base + console.get_style(part.style) + (console.get_style(spans[0].style) if spans
+                                                                  else Style())
+                segments = [Segment(part.plain, style)] if part.plain else []
+            else:
+                segments = list(Segment.apply_style(part.render(console), base))
             out.append(Strip(segments).adjust_cell_length(width, base))
         return out
 
