@@ -3,18 +3,19 @@
 Run: ``.venv/bin/python benchmarks/bench_drag.py [--steps N]``. Not a test: it prints a table for
 the README.
 
-A drag step is what happens on every mouse move while an edge is held: the model edit
-(``gmemtui.edit.drag`` from the layout at mouse-down), the closed-form coverage
-(``coverage.compute``), the app pushing the new layout into every panel (``GmemApp.show``: map,
-slot table, summary, explain, warnings), and the repaint of the bars and the table (their
-``render_lines`` over the whole widget, as the compositor asks after a refresh). It is measured in a
-headless ``GmemApp`` of 140x45 cells, for the seed layout (slot 5's start edge) and for a generated
-512-slot layout (a slot in the middle), sweeping the edge back and forth in 4K steps.
-Rows: ``model`` = edit + a full ``coverage.compute`` of every slot (the model cost on its own);
-``update`` = ``show``, which recomputes with the app's cache (``gmemtui.tui.live``: only slots whose
-inputs changed) and refreshes every panel; ``bars`` / ``table`` =
-their render; ``step`` = update + bars + table (what a mouse move costs the app); ``screen`` = a
-composite of the whole screen from the widgets' caches (what the compositor adds), for scale.
+A drag step is what one mouse move costs while an edge is held, measured the way the app does it in
+a headless ``GmemApp`` of 140x45 cells: the GPA bar holds a ``Drag`` (as after mouse-down, so its
+axis stays), the model edit (``gmemtui.edit.drag`` from the layout at mouse-down) is posted as the
+``LayoutEdited`` message the bar posts and handled by the app's own handler
+(``GmemApp.on_layout_edited``: recompute with the live cache, then every panel), and then the frame
+Textual paints is run synchronously (``Paint``: widgets that asked for a repaint or a layout go to the
+screen, which lays out if asked and composites the dirty regions, calling ``render_lines`` of every
+widget they cross, and writes the update to the headless driver). Seed layout: slot 5's start
+edge; a generated 512-slot layout: slot 256's start; the edge sweeps back and forth in 4K steps.
+Rows: ``model`` = edit + a full ``coverage.compute`` of every slot (the model on its own, not part of
+the step); ``handler`` = the app's handler; ``paint`` = the frame; ``bars`` / ``table`` = the part of
+the frame spent in their ``render_lines``; ``step`` = handler + paint (what a mouse move costs);
+``screen`` = a composite of the whole screen from the widgets' caches, for scale.
 """
 
 from __future__ import annotations

@@ -154,17 +154,20 @@ class GmemApp(App[None]):
         self.layout = layout
         self.coverage = self.live.compute(layout)
         self.warnings = layout_warnings(layout)
-        keys = [s.key for s in layout.slots]
-        if self.selected not in keys:
-            self.selected = keys[0] if keys else None
+        selected = None
+        if self.selected is not None:
+            try:
+                selected = row_key(layout.slots[layout.slot_index(self.selected)])
+            except KeyError:
+                self.selected = None
+        if self.selected is None and layout.slots:
+            self.selected = layout.slots[0].key
+            selected = row_key(layout.slots[0])
         if focus is not None:
             self.focus_at = focus
         map_view = self.map_view
         map_view.update(layout, self.coverage, self.selected)
         colours = tuple(c.hex for c in map_view.page_colours)
-        selected = None
-        if self.selected is not None:
-            selected = row_key(layout.slots[layout.slot_index(self.selected)])
         self.table.show(self.coverage, self.warnings, selected)
         self.summary.show(self.coverage, colours)
         self.explain.show(layout, *self.focus_at)

@@ -181,12 +181,23 @@ class Bar(Widget):
         if not self.is_mounted or width <= 0:
             self.invalidate()
             return
-        shown = set(self._strips)  # rows never drawn (off screen) need no repaint
+        shown = dict(self._strips)  # rows never drawn (off screen) need no repaint
         self._prepare()
-        dropped = shown.difference(self._strips)
-        if dropped:  # one region: each refresh costs the compositor a pass
-            top = min(dropped)
-            self.refresh(Region(0, top, width, max(dropped) - top + 1))
+        dirty = []
+        for y, old in shown.items():
+            if y in self._strips:
+                continue
+            # inputs changed; the row may still look the same (a 4K step inside one column): draw it
+            # now, and repaint only if it differs from what is on screen
+            new = self.draw_row(y, width)
+            if list(new) == list(old):
+                self._strips[y] = old
+            else:
+                self._strips[y] = new
+                dirty.append(y)
+        if dirty:  # one region: each refresh costs the compositor a pass
+            top = min(dirty)
+            self.refresh(Region(0, top, width, max(dirty) - top + 1))
 
     def inputs(self) -> object:
         """The model objects this bar shows (its slots' coverage, ...), compared by identity."""
@@ -223,7 +234,13 @@ class Bar(Widget):
             cells = None
             if self._cells_for is not None and self._cells_for[0] == axis:
                 cells = patch_cells(self._cells, axis, self._cells_for[1], runs)
-            self._cells = cells if cells is not None else RunIndex.of(runs).cells(axis)
+            cells = cells if cells is not None else RunIndex.of(runs).cells(axis)
+            old_bar = self._strips.get(self.BAR_ROW)
+            if old_bar is not None and old_bar.cell_length == width and cells == self._cells and \
+                    old.get(self.BAR_ROW) is not None and \
+                    old[self.BAR_ROW][2:] == inputs[self.BAR_ROW][2:]:  # type: ignore[index]
+                kept[self.BAR_ROW] = old_bar  # the same cells in the same colours: the same row
+            self._cells = cells
             self._cells_for = (axis, runs)
         self._inputs = inputs
         self._axis = axis
