@@ -13,9 +13,9 @@ is reached needs no cuts for that rule.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 
+from .gcpause import paused_gc
 from .model import Layout, Slot
 from .rules import RULE_BY_CODE, RULES, Attributes, Rule, SlotFacts, block_verdict, size_steps
 
@@ -128,13 +128,8 @@ def compute(layout: Layout) -> Coverage:
     """The runs and byte counts of every slot of the layout (SPEC §2 closed form)."""
     # Pure allocation, no reference cycles: the cyclic GC would only rescan the growing result
     # (about 1/6 of the time for 32,763 slots), so pause it for the call.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _compute(layout)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _compute(layout: Layout) -> Coverage:
