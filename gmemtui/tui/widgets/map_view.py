@@ -8,6 +8,7 @@ from itertools import chain
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.geometry import Region
 from textual.widget import Widget
 
@@ -152,7 +153,7 @@ class MapView(VerticalScroll):
             if first or height < 2 or not hasattr(box, "_border_subtitle"):
                 box.border_subtitle = text
                 continue
-            box._border_subtitle = box.render_str(text).expand_tabs(4).split()[0]  # as the setter does
+            box._border_subtitle = Content(text)  # what the setter stores, without parsing markup
             gutter = box.styles.gutter  # refresh regions are in content coordinates
             box.refresh(Region(-gutter.left, height - 1 - gutter.top, width, 1))
 
