@@ -20,7 +20,7 @@ from textual.widget import Widget
 
 KNOB = "●"
 DONE = "━"
-TODO = "─"
+AHEAD = "─"
 
 
 def position_x(index: int, count: int, width: int) -> int:
@@ -146,7 +146,7 @@ class Timeline(Widget):
         done = base + self.get_component_rich_style("timeline--done", partial=True)
         todo = base + self.get_component_rich_style("timeline--todo", partial=True)
         knob = base + self.get_component_rich_style("timeline--knob", partial=True)
-        segments = [Segment(DONE * x, done), Segment(KNOB, knob), Segment(TODO * (width - x - 1), todo)]
+        segments = [Segment(DONE * x, done), Segment(KNOB, knob), Segment(AHEAD * (width - x - 1), todo)]
         return Strip(segments, width)
 
     # -- mouse ---------------------------------------------------------------------------------------
