@@ -35,6 +35,7 @@ _NO_FD = (-1, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF)  # -1 as %d, as a uint32 and as si
 _FD_MAX = 0x7FFFFFFF
 _BASE_MASK = PLATFORM.base.bytes - 1
 _GPA_LIMIT = 1 << PLATFORM.gpa_bits
+_UA_LIMIT = validate.UA_LIMIT
 _ADDRESS_SPACES = PLATFORM.address_spaces
 _MAX_SLOT = PLATFORM.max_slot_id
 CHECKPOINT_MIN = 64
@@ -57,14 +58,14 @@ _ANY_EVENT_RE = re.compile(r"kvm_(?:(set_user_memory)|convert_memory)\b([^\n]*)"
 # Fast paths: the exact printf formats of accel/kvm/trace-events (tail after the event name).
 _H = r"0x([0-9a-fA-F]{1,32})"
 _D = r"(-?[0-9]{1,30})"
-_COMMON = rf"Slot#([0-9]{1,30}) flags={_H} gpa={_H} size={_H} ua={_H}"
+_COMMON = rf"Slot#([0-9]{{1,30}}) flags={_H} gpa={_H} size={_H} ua={_H}"
 _FAST_91 = re.compile(
-    rf" AddrSpace#([0-9]{1,30}) {_COMMON} guest_memfd={_D} guest_memfd_offset={_H} ret={_D}\s*", re.A
+    rf" AddrSpace#([0-9]{{1,30}}) {_COMMON} guest_memfd={_D} guest_memfd_offset={_H} ret={_D}\s*", re.A
 )
 _FAST_UPM = re.compile(
-    rf" AddrSpace#([0-9]{1,30}) {_COMMON} ret={_D} restricted_fd={_D} restricted_offset={_H}\s*", re.A
+    rf" AddrSpace#([0-9]{{1,30}}) {_COMMON} ret={_D} restricted_fd={_D} restricted_offset={_H}\s*", re.A
 )
-_FAST_90 = re.compile(rf" AddrSpace#([0-9]{1,30}) {_COMMON} ret={_D}\s*", re.A)
+_FAST_90 = re.compile(rf" AddrSpace#([0-9]{{1,30}}) {_COMMON} ret={_D}\s*", re.A)
 _FAST_82 = re.compile(rf" {_COMMON} ret={_D}\s*", re.A)
 
 # By-name parser: each field and the names it has had in the five forms of SPEC §4.
@@ -136,6 +137,19 @@ def parse_set(tail: str) -> Event | None:
     m = _FAST_91.fullmatch(tail)
     if m is not None:
         a, s, fl, g, z, u, fd, off, ret = m.groups()
+        if ret == "0":  # the common case inline, converting only the fields it uses; else _check
+            as_, slot, flags, size = int(a), int(s), int(fl, 16), int(z, 16)
+            if as_ < _ADDRESS_SPACES and slot <= _MAX_SLOT and not flags & ~_KNOWN_FLAGS:
+                key = as_ << 16 | slot
+                if not size:
+                    return (key, as_, slot, flags & _NAMED_FLAGS, 0, 0, 0, -1, 0, 0)
+                gpa, ua = int(g, 16), int(u, 16)
+                if not ((gpa | size | ua) & _BASE_MASK or gpa + size > _GPA_LIMIT or ua + size > _UA_LIMIT):
+                    if not flags & KVM_MEM_GUEST_MEMFD:
+                        return (key, as_, slot, flags & _NAMED_FLAGS, gpa, size, ua, -1, 0, 0)
+                    fdv, offv = int(fd), int(off, 16)
+                    if 0 <= fdv <= _FD_MAX and not offv & _BASE_MASK and offv + size <= _UA_LIMIT:
+                        return (key, as_, slot, flags & _NAMED_FLAGS, gpa, size, ua, fdv, offv, 0)
         return _check(int(a), int(s), int(fl, 16), int(g, 16), int(z, 16), int(u, 16),
                       int(fd), int(off, 16), int(ret))
     m = _FAST_UPM.fullmatch(tail)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gmemtui import cli, coverage
+from gmemtui import cli, coverage, trace
 from gmemtui.errors import InputError
 from gmemtui.layout_yaml import load_yaml
 from gmemtui.loader import is_trace, load
@@ -116,6 +116,14 @@ def test_fields_are_found_by_name_in_any_order() -> None:
 def test_fast_paths_agree_with_the_by_name_parser(form: str) -> None:
     tail = FORMS[form][0].removeprefix("kvm_set_user_memory")
     assert parse_set(tail) == _check(*parse_by_name(tail))
+
+
+@pytest.mark.parametrize("form, fast", [("qemu-9.1", trace._FAST_91), ("upm", trace._FAST_UPM),
+                                        ("qemu-9.0", trace._FAST_90), ("qemu-8.2", trace._FAST_82)])
+def test_canonical_lines_take_the_fast_paths(form: str, fast: re.Pattern[str]) -> None:
+    """The exact printf formats must hit their fast regex (an f-string once turned {1,30} into (1, 30))."""
+    tail = FORMS[form][0].removeprefix("kvm_set_user_memory")
+    assert fast.fullmatch(tail) is not None
 
 
 def test_prose_mentioning_the_event_is_ignored() -> None:
