@@ -13,11 +13,21 @@ is reached needs no cuts for that rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .gcpause import paused_gc
 from .model import Layout, Slot
-from .rules import RULE_BY_CODE, RULES, Attributes, Rule, SlotFacts, block_verdict, size_steps
+from .rules import (
+    RULE_BY_CODE,
+    RULES,
+    Attributes,
+    Rule,
+    SizeStep,
+    SlotFacts,
+    block_verdict,
+    size_steps,
+    steps_key,
+)
 
 
 @dataclass(frozen=True)
@@ -89,23 +99,72 @@ def cut_points(
     return sorted({c for c in cuts if B <= c < E})
 
 
-def slot_runs(facts: SlotFacts) -> tuple[Run, ...]:
+@dataclass
+class Memo:
+    """What the slots of one layout share, so that ``compute`` works per class of slots, not per slot.
+
+    ``steps``: ``size_steps`` by attribute and ``rules.steps_key`` (what the slot-level rules
+    declare they read). ``uniform``: the runs, relative to B, of a slot without attribute edges.
+    Those depend on the slot's position only through B mod the largest page: every cut point is B,
+    an aligned boundary, or E = B + P, and a block that passes slot-edge lies inside the slot, where
+    no attribute edge makes it mixed (slot-edge is checked first). So they are keyed by the
+    attribute, ``steps_key``, B mod the largest page and P. compute() makes one per call.
+    """
+
+    steps: dict[tuple, tuple[SizeStep, ...]] = field(default_factory=dict)
+    uniform: dict[tuple, tuple[tuple, ...]] = field(default_factory=dict)
+
+    def size_steps(self, facts: SlotFacts, private: bool, key: tuple) -> tuple[SizeStep, ...]:
+        steps = self.steps.get((private, key))
+        if steps is None:
+            steps = self.steps[private, key] = size_steps(facts, private)
+        return steps
+
+    def uniform_runs(self, facts: SlotFacts, private: bool, key: tuple) -> tuple[Run, ...]:
+        B, shift = facts.B, facts.base_shift
+        at = (private, key, B % facts.page_frames[-1], facts.P)
+        rel = self.uniform.get(at)
+        if rel is None:
+            rel = self.uniform[at] = tuple((r.gpa - (B << shift), r.size, r.page, r.private, r.reason)
+                                           for r in _slot_runs(facts, edges=(), private=private,
+                                                               memo=self, key=key))
+        base = B << shift
+        return tuple([_run(gpa + base, size, page, p, reason) for gpa, size, page, p, reason in rel])
+
+
+assert RULES.index(SLOT_EDGE) < RULES.index(MIXED), "Memo.uniform relies on slot-edge coming first"
+
+
+def slot_runs(facts: SlotFacts, memo: Memo | None = None) -> tuple[Run, ...]:
     """The slot's runs: the verdict of each piece between cut points, adjacent equal pieces merged.
 
     The slot-level rules are evaluated once per attribute (``size_steps``); per piece only the
     per-block rules (slot-edge, mixed-attributes) that come before a slot-level failure are checked.
+    With a ``memo``, slots of the same class share that work (see ``Memo``).
     """
+    edges = facts.attrs.edges_within(facts.B, facts.E)
+    private = facts.attrs.private_at(facts.slot, facts.B)
+    if memo is None:
+        return _slot_runs(facts, edges, private)
+    key = steps_key(facts)
+    if not edges:
+        return memo.uniform_runs(facts, private, key)
+    return _slot_runs(facts, edges, private, memo, key)
+
+
+def _slot_runs(
+    facts: SlotFacts, edges: tuple[int, ...], private: bool, memo: Memo | None = None, key: tuple = ()
+) -> tuple[Run, ...]:
     shift = facts.base_shift
     names = facts.page_names
     attrs, slot = facts.attrs, facts.slot
-    edges = attrs.edges_within(facts.B, facts.E)
     uniform = not edges
-    private = attrs.private_at(slot, facts.B)
+    steps_of = size_steps if memo is None else lambda f, p: memo.size_steps(f, p, key)
     if uniform:
-        steps = {private: size_steps(facts, private)}
+        steps = {private: steps_of(facts, private)}
         live = [step.block_rules for step in steps[private]]
     else:
-        steps = {False: size_steps(facts, False), True: size_steps(facts, True)}
+        steps = {False: steps_of(facts, False), True: steps_of(facts, True)}
         live = [a.block_rules + b.block_rules for a, b in zip(steps[False], steps[True], strict=True)]
     cuts = cut_points(facts, live, edges)
     cuts.append(facts.E)
@@ -121,7 +180,18 @@ def slot_runs(facts: SlotFacts) -> tuple[Run, ...]:
         else:
             last = [c, cuts[i + 1], k, private, reason]
             runs.append(last)
-    return tuple([Run(a << shift, (b - a) << shift, names[k], p, r) for a, b, k, p, r in runs])
+    return tuple([_run(a << shift, (b - a) << shift, names[k], p, r) for a, b, k, p, r in runs])
+
+
+def _run(gpa: int, size: int, page: str, private: bool, reason: str | None) -> Run:
+    """``Run(...)`` at half the cost: the frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``; this fills ``__dict__`` at once (same value, equality and hash)."""
+    run = _new(Run)
+    run.__dict__.update(gpa=gpa, size=size, page=page, private=private, reason=reason)
+    return run
+
+
+_new = object.__new__
 
 
 def compute(layout: Layout) -> Coverage:
@@ -138,8 +208,9 @@ def _compute(layout: Layout) -> Coverage:
     zero = dict.fromkeys(plat.names, 0)
     total = dict(zero)
     out: list[SlotCoverage] = []
+    memo = Memo()
     for slot in sorted(layout.slots, key=lambda s: (s.as_, s.gpa)):
-        runs = slot_runs(make(slot))
+        runs = slot_runs(make(slot), memo)
         counts = dict(zero)
         for r in runs:
             counts[r.page] += r.size

@@ -40,6 +40,9 @@ class Rule:
     # True when the outcome depends on the aligned block [f, f+n) (rules 2 and 4); every other rule
     # depends only on the slot, the attribute and n, so coverage evaluates it once per slot and size.
     per_block: bool = False
+    # Slot-level rules only: the slot's values the rule reads, reduced to what decides it at every
+    # ladder size (for either attribute). Slots with equal values share their ``size_steps``.
+    reads: Callable[[SlotFacts], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,13 @@ def _cong(a: int, b: int, n: int) -> bool:
     return (a ^ b) & (n - 1) == 0
 
 
+def _low_bit(s: SlotFacts, x: int) -> int:
+    """The lowest set bit of ``x`` below the largest page (0: none), which decides ``x % n`` at
+    every ladder size n: ``x % n == 0`` exactly when the bit is 0 or at least n."""
+    x &= s.page_frames[-1] - 1
+    return x & -x
+
+
 # The texts of Rule.numbers speak bytes and page names (what users write), not frames.
 def _b(s: SlotFacts, frames: int) -> str:
     """A frame number or count as a byte value in hex."""
@@ -204,6 +214,7 @@ RULES: tuple[Rule, ...] = (
         "Dirty logging tracks writes per base page, so KVM maps the whole slot with base pages.",
         lambda s, f, n, p: s.slot.log_dirty,
         lambda s, f, n, p: "slot has log_dirty" if s.slot.log_dirty else "slot has no log_dirty",
+        reads=lambda s: s.slot.log_dirty,
     ),
     Rule(
         2, "slot-edge", "all", "kvm_alloc_memslot_metadata (lpage_info head/tail disallow_lpage)",
@@ -218,6 +229,7 @@ RULES: tuple[Rule, ...] = (
         "Guest address and host virtual address differ below this page size, for the whole slot.",
         lambda s, f, n, p: not _cong(s.B, s.U, n),
         lambda s, f, n, p: _vs(s, "gpa", s.B, "ua", s.U, n),
+        reads=lambda s: _low_bit(s, s.B ^ s.U),
     ),
     Rule(
         4, "mixed-attributes", "all", "hugepage_has_attrs (KVM_LPAGE_MIXED_FLAG)",
@@ -235,18 +247,21 @@ RULES: tuple[Rule, ...] = (
         "Shared memory is mapped no larger than the host page behind it (THP is 2M on x86).",
         lambda s, f, n, p: n > s.host_max,
         lambda s, f, n, p: _cap(s, n, "host_max_page", s.host_max),
+        reads=lambda s: s.host_max,
     ),
     Rule(
         6, "no-guest-memfd", "gmem", "kvm_faultin_pfn_private (-EFAULT without guest_memfd)",
         "A private frame needs a guest_memfd to back it; this slot has none.",
         lambda s, f, n, p: p and not s.gmem,
         lambda s, f, n, p: f"slot has guest_memfd {s.slot.gmem}" if s.gmem else "slot has no guest_memfd",
+        reads=lambda s: s.gmem,
     ),
     Rule(
         7, "gmem-4k-only", "gmem", "kvm_gmem_get_pfn (merged guest_memfd reports order 0)",
         "Mainline guest_memfd only hands out base pages (policy 4k-only).",
         lambda s, f, n, p: s.policy == "4k-only",
         lambda s, f, n, p: f"policy {s.policy}",
+        reads=lambda s: s.policy,
     ),
     Rule(
         8, "platform-cap", "gmem", "gmem_max_mapping_level (SEV-SNP RMP 2M, TDX 4K)",
@@ -254,6 +269,7 @@ RULES: tuple[Rule, ...] = (
         lambda s, f, n, p: p and n > s.private_max,
         lambda s, f, n, p: _cap(s, n, "private_max_page", s.private_max)
         if p else "shared frame: no vendor cap",
+        reads=lambda s: s.private_max,
     ),
     Rule(
         9, "folio-cap", "gmem", "kvm_gmem_get_pfn (max_order = folio order)",
@@ -261,6 +277,7 @@ RULES: tuple[Rule, ...] = (
         lambda s, f, n, p: n > s.folio_max,
         lambda s, f, n, p: _cap(s, n, f"guest_memfd {s.slot.gmem} max_page", s.folio_max)
         if s.gmem else "slot has no guest_memfd",
+        reads=lambda s: s.folio_max,
     ),
     Rule(
         10, "whole-binding", "gmem", "kvm_gmem_get_pfn ([PATCH 06/13] whole-binding check)",
@@ -269,16 +286,20 @@ RULES: tuple[Rule, ...] = (
         lambda s, f, n, p: f"offset {_b(s, s.O)} size {_b(s, s.P)} mod {_sz(s, n)}: "
         f"{_b(s, s.O % n)}, {_b(s, s.P % n)}"
         + ("" if s.policy == "whole-binding" else f" (policy {s.policy}: not checked)"),
+        reads=lambda s: _low_bit(s, s.O | s.P) if s.policy == "whole-binding" else None,
     ),
     Rule(
         11, "offset-misaligned", "gmem", "kvm_gmem_get_pfn / kvm_mmu_hugepage_adjust (gfn vs index)",
         "Guest frame and file offset differ below this size, so no aligned folio can back the block.",
         lambda s, f, n, p: not _cong(s.B, s.O, n),
         lambda s, f, n, p: _vs(s, "gpa", s.B, "offset", s.O, n),
+        reads=lambda s: _low_bit(s, s.B ^ s.O),
     ),
 )
 
 RULE_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+_SLOT_LEVEL: tuple[Rule, ...] = tuple(r for r in RULES if not r.per_block)
+assert all(r.reads is not None for r in _SLOT_LEVEL), "a slot-level rule must declare what it reads"
 REASON_CODES: tuple[str, ...] = tuple(r.code for r in RULES)
 
 
@@ -354,6 +375,12 @@ def size_steps(facts: SlotFacts, private: bool) -> tuple[SizeStep, ...]:
         steps.append(SizeStep(n, before[pos], stop))
     steps.reverse()
     return tuple(steps)
+
+
+def steps_key(facts: SlotFacts) -> tuple:
+    """What ``size_steps(facts, private)`` depends on besides ``private``: slots with equal keys get
+    equal steps. The ladder, the rule table (``gmem_only``) and what each slot-level rule reads."""
+    return (facts.page_frames, facts.gmem_only, *[r.reads(facts) for r in _SLOT_LEVEL])
 
 
 def block_verdict(
