@@ -20,7 +20,9 @@ is one C call.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
+from json.encoder import c_make_encoder  # None without the _json C module
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 # what json writes for the common scalars (floats, subclasses ... go through json.dumps itself)
@@ -34,9 +36,19 @@ _SCALAR_TEXT = {
 
 
 @lru_cache(maxsize=64)
-def _flat_encoder(inner: str) -> json.JSONEncoder:
-    """Items of a flat container at the indentation ``inner`` (newline and spaces)."""
-    return json.JSONEncoder(separators=("," + inner, ": "))
+def _flat_encoder(inner: str) -> Callable[[object], str]:
+    """Compact JSON with the item separator ``"," + inner`` (newline and spaces).
+
+    The C encoder is made once per indentation and called directly: ``JSONEncoder.encode`` makes a
+    new one on every call, which costs more than encoding a small dict (two calls per slot).
+    Without cycle check: flat containers and lists of them cannot hold a cycle.
+    """
+    encoder = json.JSONEncoder(separators=("," + inner, ": "))
+    if c_make_encoder is None:
+        return encoder.encode
+    c_encode = c_make_encoder(None, encoder.default, _encode_str, None, ": ", "," + inner,
+                              False, False, True)  # sort_keys, skipkeys, allow_nan as json.dumps
+    return lambda obj: "".join(c_encode(obj, 0))
 
 
 def _is_flat(values) -> bool:
@@ -66,12 +78,12 @@ def _encode(obj: object, ind: str, out: list[str]) -> None:
     inner = ind + "  "
     values = obj.values() if kind is dict else obj
     if _is_flat(values):
-        text = _flat_encoder(inner).encode(obj)
+        text = _flat_encoder(inner)(obj)
         out.append(f"{text[0]}{inner}{text[1:-1]}{ind}{text[-1]}")
         return
     if kind is list and all(type(v) is dict and v and _is_flat(v.values()) for v in obj):
         keys = inner + "  "
-        text = _flat_encoder(keys).encode(obj)  # '[{"a": 1,<keys>"b": 2},<keys>{"a": 3 ...}]'
+        text = _flat_encoder(keys)(obj)  # '[{"a": 1,<keys>"b": 2},<keys>{"a": 3 ...}]'
         body = text[2:-2].replace("}," + keys + "{", f"{inner}}},{inner}{{{keys}")
         out.append(f"[{inner}{{{keys}{body}{inner}}}{ind}]")
         return
@@ -84,7 +96,7 @@ def _encode(obj: object, ind: str, out: list[str]) -> None:
     sep = inner
     for key, value in items:
         if kind is dict:
-            out.append(f"{sep}{_key(key)}: ")
+            out.append(f"{sep}{_KEYS.get(key) or _key(key)}: ")
         else:
             out.append(sep)
         text_of = _SCALAR_TEXT.get(type(value))
@@ -96,9 +108,15 @@ def _encode(obj: object, ind: str, out: list[str]) -> None:
     out.append(ind + ("}" if kind is dict else "]"))
 
 
+_KEYS: dict[object, str] = {}  # str key -> its JSON text; a report repeats ~20 keys 32,763 times
+
+
 def _key(key: object) -> str:
     """A dict key as JSON writes it (non-string keys become strings, as in ``json.dumps``)."""
     if type(key) is str:
-        return _encode_str(key)
+        text = _encode_str(key)
+        if len(_KEYS) < 1024:
+            _KEYS[key] = text
+        return text
     text = json.dumps({key: None})  # raises TypeError for keys JSON cannot hold, as json.dumps does
     return text[1 : text.rindex(":")]
