@@ -36,7 +36,7 @@ _SCALAR_TEXT = {
 
 
 @lru_cache(maxsize=64)
-def _flat_encoder(inner: str) -> Callable[[object], str]:
+def flat_encoder(inner: str) -> Callable[[object], str]:
     """Compact JSON with the item separator ``"," + inner`` (newline and spaces).
 
     The C encoder is made once per indentation and called directly: ``JSONEncoder.encode`` makes a
@@ -78,12 +78,12 @@ def _encode(obj: object, ind: str, out: list[str]) -> None:
     inner = ind + "  "
     values = obj.values() if kind is dict else obj
     if _is_flat(values):
-        text = _flat_encoder(inner)(obj)
+        text = flat_encoder(inner)(obj)
         out.append(f"{text[0]}{inner}{text[1:-1]}{ind}{text[-1]}")
         return
     if kind is list and all(type(v) is dict and v and _is_flat(v.values()) for v in obj):
         keys = inner + "  "
-        text = _flat_encoder(keys)(obj)  # '[{"a": 1,<keys>"b": 2},<keys>{"a": 3 ...}]'
+        text = flat_encoder(keys)(obj)  # '[{"a": 1,<keys>"b": 2},<keys>{"a": 3 ...}]'
         body = text[2:-2].replace("}," + keys + "{", f"{inner}}},{inner}{{{keys}")
         out.append(f"[{inner}{{{keys}{body}{inner}}}{ind}]")
         return
