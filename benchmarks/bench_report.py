@@ -66,7 +66,7 @@ def stages(path: Path) -> list[tuple[str, float]]:
     from gmemtui.gcpause import paused_gc
     from gmemtui.jsonout import dumps_indented
     from gmemtui.layout_yaml import compose, load_yaml
-    from gmemtui.report import format_markdown, format_text, report_dict
+    from gmemtui.report import format_markdown, format_text, report_dict, report_json
     from gmemtui.textfmt import Painter
     from gmemtui.validate import check_layout
 
@@ -84,8 +84,9 @@ def stages(path: Path) -> list[tuple[str, float]]:
         layout = timed("load_yaml (compose + read + check)", lambda: load_yaml(text, str(path)))
         timed("  of which check_layout", lambda: check_layout(layout, str(path)))
         cov = timed("compute()", lambda: compute(layout))
-        timed("--json: report_dict + dumps_indented",
+        timed("report_dict + dumps_indented (same bytes)",
               lambda: dumps_indented(report_dict(layout, str(path), cov)))
+        timed("--json: report_json", lambda: report_json(layout, str(path), cov))
         timed("text: format_text", lambda: format_text(layout, str(path), Painter(False), None, cov))
         timed("--markdown: format_markdown", lambda: format_markdown(layout, str(path), None, cov))
     return out
