@@ -492,18 +492,18 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
     notes: list[Warning_] = []
     cache: dict[str, tuple[int, ...]] = {}  # event line tail -> (event id, *parse_set(tail))
     caching, hits, misses = True, 0, 0
-    ev_key = log.key
     add_key, add_gpa, add_size, add_ua = log.key.append, log.gpa.append, log.size.append, log.ua.append
     add_flags, add_gmem, add_off = log.flags.append, log.gmem.append, log.off.append
     line_no, counted = 1, 0
     n = 0  # changes so far
+    n_events = 0  # == len(log.key)
     count = text.count
 
     for m in _ANY_EVENT_RE.finditer(text):
         pos = m.start()
         line_no += count("\n", counted, pos)
         counted = pos
-        is_set, tail = m.group(1), m.group(2)
+        is_set, tail = m.groups()
         if not ("Slot#" in tail or "slot=" in tail and _SLOT_FIELD_RE.search(tail)) if is_set \
                 else not _START_FIELD_RE.search(tail):
             later = _EVENT_RE.search(text, pos + 1, m.end())  # prose first, an event line after it?
@@ -520,7 +520,8 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
                     key, as_, slot, flags, gpa, size, ua, fd, off, ret = parsed
                     evid = -1
                     if not ret:
-                        evid = len(ev_key)
+                        evid = n_events
+                        n_events += 1
                         add_key(key)
                         add_gpa(gpa)
                         add_size(size)
@@ -563,6 +564,7 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
                 if not set_range(los, his, gpa, gpa + size, to_private):
                     continue
                 evid = log.add_event(-1, int(to_private), gpa, size, 0, -1, 0)
+                n_events += 1
         except _Bad as e:
             raise InputError(str(e), path, line_no) from None
         append_line(line_no)
