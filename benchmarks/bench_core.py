@@ -21,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from gmemtui.coverage import compute
-from gmemtui.model import GmemFile, Layout, PrivateRange, Slot
+from gmemtui.core.coverage import compute
+from gmemtui.core.model import GmemFile, Layout, PrivateRange, Slot
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "gmemtui" / "data" / "qemu-snp-seed.yaml"
@@ -95,7 +95,7 @@ def plain(slots_n: int = 32763) -> Layout:
 
 
 def valid(layout: Layout) -> Layout:
-    from gmemtui.validate import check_layout
+    from gmemtui.core.validate import check_layout
 
     check_layout(layout, "bench")
     return layout
@@ -103,7 +103,7 @@ def valid(layout: Layout) -> Layout:
 
 def report_json(layout: Layout, indent: int | None = None) -> str | None:
     try:
-        from gmemtui.report import report_dict
+        from gmemtui.commands.report import report_dict
     except ImportError:
         return None
     return json.dumps(report_dict(layout, "bench.yaml"), indent=indent)
@@ -144,14 +144,14 @@ def main() -> int:
         print(f"   report_dict + json.dumps           {t_json * 1e3:8.1f} ms")
         t_json = best(lambda: report_json(lay, indent=2), n, cpu=True)
         print(f"   report_dict + json.dumps(indent=2) {t_json * 1e3:8.1f} ms")
-        from gmemtui.gcpause import paused_gc
-        from gmemtui.jsonout import dumps_indented
-        from gmemtui.report import report_dict
+        from gmemtui.commands.jsonout import dumps_indented
+        from gmemtui.commands.report import report_dict
+        from gmemtui.core.gcpause import paused_gc
 
         with paused_gc():  # as `gmemtui report` runs
             t_json = best(lambda: dumps_indented(report_dict(lay, "bench.yaml")), n, cpu=True)
         print(f"   the same with dumps_indented, GC paused {t_json * 1e3:5.1f} ms   (same bytes)")
-        from gmemtui.report import report_json as fast_json
+        from gmemtui.commands.report import report_json as fast_json
 
         with paused_gc():
             t_json = best(lambda: fast_json(lay, "bench.yaml", compute(lay)), n, cpu=True)
@@ -163,7 +163,7 @@ def main() -> int:
             gc.enable()
         print(f"   the same, GC paused throughout     {t_json * 1e3:8.1f} ms")
     else:
-        print("   gmemtui.report missing: compute() only")
+        print("   gmemtui.commands.report missing: compute() only")
     lay = valid(plain())
     print(f"   32,763 plain slots, compute()      {best(lambda: compute(lay), n, cpu=True) * 1e3:8.1f} ms")
 

@@ -5,7 +5,7 @@ the README.
 
 A drag step is what one mouse move costs while an edge is held, measured the way the app does it in
 a headless ``GmemApp`` of 140x45 cells: the GPA bar holds a ``Drag`` (as after mouse-down, so its
-axis stays), the model edit (``gmemtui.edit.drag`` from the layout at mouse-down) is posted as the
+axis stays), the model edit (``gmemtui.core.edit.drag`` from the layout at mouse-down) is posted as the
 ``LayoutEdited`` message the bar posts and handled by the app's own handler
 (``GmemApp.on_layout_edited``: recompute with the live cache, then every panel), and then the frame
 Textual paints is run synchronously (``Paint``: widgets that asked for a repaint or a layout go to the
@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from textual.widget import Widget  # noqa: E402
 
-from gmemtui import edit  # noqa: E402
-from gmemtui.coverage import compute  # noqa: E402
-from gmemtui.loader import Loaded, load  # noqa: E402
-from gmemtui.model import GmemFile, Layout, Slot  # noqa: E402
+from gmemtui.core import edit  # noqa: E402
+from gmemtui.core.coverage import compute  # noqa: E402
+from gmemtui.core.model import GmemFile, Layout, Slot  # noqa: E402
+from gmemtui.formats.loader import Loaded, load  # noqa: E402
 from gmemtui.tui.widgets.bar import SlotPicked  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from bench_core import many, valid
 
-from gmemtui.model import Layout
-from gmemtui.yaml_dump import dump_yaml
+from gmemtui.core.model import Layout
+from gmemtui.formats.yaml_dump import dump_yaml
 
 GMEMTUI = Path(sys.executable).parent / "gmemtui"
 FORMS = (("text", []), ("--json", ["--json"]), ("--markdown", ["--markdown"]))
@@ -62,13 +62,13 @@ def wall(cmd: list[str], repeat: int) -> float:
 
 def stages(path: Path) -> list[tuple[str, float]]:
     """Where one ``report`` goes, in this process (CPU seconds, GC paused as the command does)."""
-    from gmemtui.coverage import compute
-    from gmemtui.gcpause import paused_gc
-    from gmemtui.jsonout import dumps_indented
-    from gmemtui.layout_yaml import compose, load_yaml
-    from gmemtui.report import format_markdown, format_text, report_dict, report_json
-    from gmemtui.textfmt import Painter
-    from gmemtui.validate import check_layout
+    from gmemtui.commands.jsonout import dumps_indented
+    from gmemtui.commands.report import format_markdown, format_text, report_dict, report_json
+    from gmemtui.commands.textfmt import Painter
+    from gmemtui.core.coverage import compute
+    from gmemtui.core.gcpause import paused_gc
+    from gmemtui.core.validate import check_layout
+    from gmemtui.formats.yaml_load import compose, load_yaml
 
     text = path.read_text()
     out = []

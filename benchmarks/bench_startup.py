@@ -32,7 +32,7 @@ GMEMTUI = BIN / "gmemtui"
 HEADLESS = r"""
 import sys, time
 t0 = time.monotonic()
-from gmemtui.loader import load
+from gmemtui.formats.loader import load
 from gmemtui.tui.app import GmemApp
 t1 = time.monotonic()
 app = GmemApp(load(sys.argv[1]), path_opened=True)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gmemtui.model import Overrides  # noqa: E402
-from gmemtui.trace import load_trace  # noqa: E402
+from gmemtui.core.model import Overrides  # noqa: E402
+from gmemtui.formats.trace import load_trace  # noqa: E402
 
 LINES = 1_000_000
 FMT = ("4242@{t:.6f}:kvm_set_user_memory AddrSpace#{a} Slot#{s} flags={f:#x} gpa={g:#x} size={z:#x} "

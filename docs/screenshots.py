@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 os.environ.pop("NO_COLOR", None)
 
-from gmemtui.loader import load  # noqa: E402
+from gmemtui.formats.loader import load  # noqa: E402
 from gmemtui.tui.app import GmemApp  # noqa: E402
 from gmemtui.tui.commands import collect_actions  # noqa: E402
 from gmemtui.tui.widgets.timeline import Timeline  # noqa: E402

@@ -1,57 +1,29 @@
-"""Command line (SPEC §5). Parsing only: each command's module is imported when it runs, and only
-``gmemtui [FILE]`` imports the TUI (Textual)."""
+"""Command line (docs/commands.md). Parsing only.
+
+Each command is one entry of ``COMMANDS``: its one-line help, a function that adds its arguments to
+its parser, and the module whose ``main(args)`` runs it. Only the parser of the command being run is
+built, and its module imported when it runs; only ``gmemtui [FILE]`` imports the TUI (Textual).
+A bad command line is one line ``gmemtui: what is wrong`` and exit 2, never a usage block.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from .errors import InputError
-from .model import POLICIES, Overrides
-
-COMMANDS = ("report", "explain", "diff", "convert", "check")
-
-
-def _page(text: str) -> int:
-    """A page size on the command line: ``2M``, ``1G``, ``4K`` (checked against the ladder later)."""
-    from .units import parse_size
-
-    try:
-        return parse_size(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a page size: {text!r}") from None
+from gmemtui import __version__
+from gmemtui.commands.options import add_layout_options, page_size
+from gmemtui.core.errors import InputError
 
 
-def add_layout_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    """``--policy`` and the caps, which override the file; ``prefix`` gives diff's ``--old-``/``--new-``."""
-    dest = prefix.replace("-", "_")
-    p.add_argument(f"--{prefix}policy", dest=f"{dest}policy", choices=POLICIES, help="rule of guest_memfd")
-    p.add_argument(f"--{prefix}host-max-page", dest=f"{dest}host_max_page", type=_page, metavar="SIZE",
-                   help="largest host page behind ua (e.g. 2M)")
-    p.add_argument(f"--{prefix}private-max-page", dest=f"{dest}private_max_page", type=_page, metavar="SIZE",
-                   help="platform cap for private memory (SNP 2M, TDX 4K)")
-    p.add_argument(f"--{prefix}gmem-max-page", dest=f"{dest}gmem_max_page", type=_page, metavar="SIZE",
-                   help="largest folio of every guest_memfd file")
-    p.add_argument(f"--{prefix}gmem-mmap", dest=f"{dest}gmem_mmap", action="store_true",
-                   help="every guest_memfd file created with GUEST_MEMFD_FLAG_MMAP")
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line ``gmemtui: ...`` (exit 2) instead of a usage block."""
 
-
-def overrides_from(args: argparse.Namespace, prefix: str = "") -> Overrides:
-    """The Overrides of one side, checked against the ladder (a bad value is ``gmemtui: ...``, exit 2)."""
-    from .platform import X86_64
-
-    values = {k: getattr(args, prefix + k, None) for k in
-              ("policy", "host_max_page", "private_max_page", "gmem_max_page")}
-    for key in ("host_max_page", "private_max_page", "gmem_max_page"):
-        if values[key] is not None:
-            try:
-                X86_64.page(values[key])
-            except KeyError:
-                names = ", ".join(X86_64.names)
-                flag = "--" + prefix.replace("_", "-") + key.replace("_", "-")
-                raise InputError(f"{flag}: {values[key]:#x} bytes is not a page size ({names})") from None
-    return Overrides(gmem_mmap=bool(getattr(args, prefix + "gmem_mmap", False)), **values)
+    def error(self, message: str):  # type: ignore[override]
+        raise InputError(message)
 
 
 def _state(text: str) -> int:
@@ -61,87 +33,111 @@ def _state(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a state number: {text!r}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gmemtui", description="KVM memslot / guest_memfd huge page explorer")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+def _output_format(p: argparse.ArgumentParser) -> None:
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    fmt.add_argument("--markdown", action="store_true", help="Markdown that pastes into a review or a mail")
 
-    r = sub.add_parser("report", help="coverage per slot and in total, with the runs")
-    r.add_argument("file")
-    fmt = r.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true")
-    fmt.add_argument("--markdown", action="store_true")
-    r.add_argument("--state", type=_state, help="for a trace: the layout after state N (0 = empty)")
-    add_layout_options(r)
 
-    e = sub.add_parser("explain", help="every rule at every size for the frame at GPA")
-    e.add_argument("file")
-    e.add_argument("gpa")
-    e.add_argument("--as", dest="as_", type=int, default=0, choices=(0, 1), help="address space")
-    e.add_argument("--json", action="store_true")
-    add_layout_options(e)
+def _report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="YAML layout, QEMU trace or monitor dump (detected by content)")
+    _output_format(p)
+    p.add_argument("--state", type=_state, help="for a trace: the layout after state N (0 = empty)")
+    add_layout_options(p)
 
-    d = sub.add_parser("diff", help="where the page size changed between two layouts, by GPA")
-    d.add_argument("old")
-    d.add_argument("new")
-    fmt = d.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true")
-    fmt.add_argument("--markdown", action="store_true")
-    d.add_argument("--fail-on-loss", action="store_true", help="exit 1 if any frame got a smaller page")
-    d.add_argument("--old-state", type=_state, metavar="N", help="OLD is a trace: compare its state N")
-    d.add_argument("--new-state", type=_state, metavar="N", help="NEW is a trace: compare its state N")
-    add_layout_options(d)
-    add_layout_options(d, "old-")
-    add_layout_options(d, "new-")
 
-    c = sub.add_parser("convert", help="write a trace's final layout as YAML")
-    c.add_argument("file")
-    c.add_argument("-o", "--output")
-    c.add_argument("--force", action="store_true", help="overwrite an existing output file")
-    add_layout_options(c)
+def _explain(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="YAML layout, QEMU trace or monitor dump (detected by content)")
+    p.add_argument("gpa", help="guest-physical address of the frame (0x... or a size like 1G)")
+    p.add_argument("--as", dest="as_", type=int, default=0, choices=(0, 1), help="address space (1 = SMM)")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    add_layout_options(p)
 
-    k = sub.add_parser("check", help="validate; with --kvm, ask this machine's /dev/kvm")
-    k.add_argument("file")
-    k.add_argument("--kvm", action="store_true", help="apply the layout on /dev/kvm and compare")
-    k.add_argument("--levels", action="store_true", help="with --kvm: run a guest, compare page sizes")
-    k.add_argument("--memory-limit", type=_page, default=1 << 30, metavar="SIZE",
+
+def _diff(p: argparse.ArgumentParser) -> None:
+    p.add_argument("old", help="the layout before (YAML, trace or monitor dump)")
+    p.add_argument("new", help="the layout after (YAML, trace or monitor dump)")
+    _output_format(p)
+    p.add_argument("--fail-on-loss", action="store_true", help="exit 1 if any frame got a smaller page")
+    p.add_argument("--old-state", type=_state, metavar="N", help="OLD is a trace: compare its state N")
+    p.add_argument("--new-state", type=_state, metavar="N", help="NEW is a trace: compare its state N")
+    add_layout_options(p)
+    add_layout_options(p, "old-")
+    add_layout_options(p, "new-")
+
+
+def _convert(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="QEMU trace or monitor dump (a YAML layout is written back normalised)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    add_layout_options(p)
+
+
+def _check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="YAML layout, QEMU trace or monitor dump (detected by content)")
+    p.add_argument("--kvm", action="store_true", help="apply the layout on /dev/kvm and compare")
+    p.add_argument("--levels", action="store_true", help="with --kvm: run a guest, compare page sizes")
+    p.add_argument("--memory-limit", type=page_size, default=1 << 30, metavar="SIZE",
                    help="with --levels: most guest memory to touch (default 1G)")
-    add_layout_options(k)
+    add_layout_options(p)
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    module: str  # has main(args) -> exit code
+
+
+COMMANDS: dict[str, Command] = {
+    "report": Command("coverage per slot and in total, with the runs", _report, "gmemtui.commands.report"),
+    "explain": Command("every rule at every size for the frame at GPA", _explain,
+                       "gmemtui.commands.explain"),
+    "diff": Command("where the page size changed between two layouts, by GPA", _diff,
+                    "gmemtui.commands.diff"),
+    "convert": Command("write a trace's final layout as YAML", _convert, "gmemtui.commands.convert"),
+    "check": Command("validate; with --kvm, ask this machine's /dev/kvm", _check, "gmemtui.commands.check"),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``command`` alone (start-up cost), or of every command for ``--help``."""
+    names = list(COMMANDS)
+    p = Parser(prog="gmemtui", description="KVM memslot / guest_memfd huge page explorer")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in ([command] if command else names):
+        c = COMMANDS[name]
+        c.arguments(sub.add_parser(name, help=c.help, description=c.help))
     return p
 
 
 def build_tui_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    names = ", ".join(COMMANDS)
+    p = Parser(
         prog="gmemtui",
+        usage=f"gmemtui [-h] [--version] [layout options] [FILE]\n       gmemtui {{{names}}} ...",
         description="Open the TUI on a layout or trace (no FILE: the seed layout). "
-        f"Other commands: {', '.join(COMMANDS)} (gmemtui COMMAND --help).",
+        f"Other commands: {names} (gmemtui COMMAND --help).",
     )
-    p.add_argument("file", nargs="?", help="YAML layout or QEMU kvm_set_user_memory trace")
+    p.add_argument("file", nargs="?", help="YAML layout, QEMU trace or monitor dump (detected by content)")
+    p.add_argument("--version", action="version", version=f"gmemtui {__version__}")
     add_layout_options(p)
     return p
 
 
-def _runner(command: str) -> Callable[[argparse.Namespace], int]:
-    if command == "report":
-        from .report import main as run
-    elif command == "explain":
-        from .explain import main as run
-    elif command == "diff":
-        from .diff import main as run
-    elif command == "convert":
-        from .convert import main as run
-    else:
-        from .check import main as run
-    return run
+def _run(command: str, args: argparse.Namespace) -> int:
+    run: Callable[[argparse.Namespace], int] = importlib.import_module(COMMANDS[command].module).main
+    return run(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in COMMANDS:
-            args = build_parser().parse_args(argv)
-            return _runner(args.command)(args)
+            args = build_parser(argv[0]).parse_args(argv)
+            return _run(args.command, args)
         args = build_tui_parser().parse_args(argv)
-        from .tui.run import main as run_tui
+        from gmemtui.tui.run import main as run_tui
 
         return run_tui(args)
     except InputError as e:

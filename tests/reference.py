@@ -1,6 +1,7 @@
-"""Brute-force reference for SPEC §2: the tables applied to one frame at a time.
+"""Brute-force reference for docs/rules.md: the tables applied to one frame at a time.
 
-Written from the SPEC text only; it must not import gmemtui.rules or gmemtui.coverage, so that the
+Written from the rule tables of docs/rules.md only; it must not import gmemtui.core.rules or
+gmemtui.core.coverage, so that the
 closed-form engine is checked against an independent reading of the contract. Attributes are kept
 per frame (a bytearray per largest-page block, spelled out when first used, so sparse or huge
 layouts stay cheap), and every condition is evaluated literally for the frame's aligned range at
@@ -16,7 +17,7 @@ API (other tests import it; keep it stable):
 
 from __future__ import annotations
 
-from gmemtui.model import Layout, Slot
+from gmemtui.core.model import Layout, Slot
 
 Verdict = tuple[str, bool, "str | None"]
 
@@ -70,7 +71,7 @@ class _FrameAttrs:
 
 
 class Reference:
-    """The SPEC §2 answer for any frame of a layout, evaluated literally."""
+    """The docs/rules.md answer for any frame of a layout, evaluated literally."""
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -106,7 +107,7 @@ class Reference:
         return None
 
     def failing(self, slot: Slot, g: int, k: int, private: bool) -> str | None:
-        """The first condition of SPEC §2 that fails for frame g at ladder size k (None: all hold)."""
+        """The first condition of docs/rules.md that fails for frame g at ladder size k (None: all hold)."""
         lay = self.layout
         sh = self.shift
         N = self.frames[k]

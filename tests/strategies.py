@@ -1,4 +1,4 @@
-"""Hypothesis strategies for VALID layouts (SPEC §3), built straight as gmemtui.model values.
+"""Hypothesis strategies for VALID layouts (docs/formats.md), built straight as gmemtui.core.model values.
 
 Small layouts (``layouts()``) keep every slot to a few thousand frames, so the brute-force reference
 can enumerate every frame; they still reach 2M behaviour because slot starts, ua and offsets are
@@ -19,8 +19,8 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from gmemtui.model import POLICIES, GmemFile, Layout, PrivateRange, Slot
-from gmemtui.platform import X86_64
+from gmemtui.core.model import POLICIES, GmemFile, Layout, PrivateRange, Slot
+from gmemtui.core.platform import X86_64
 
 PLAT = X86_64
 SHIFT = PLAT.base_shift

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gmemtui.check import check_kvm
 from gmemtui.cli import main
-from gmemtui.model import KVM_MEM_READONLY, GmemFile, Layout, Slot
+from gmemtui.commands.check import check_kvm
+from gmemtui.core.model import KVM_MEM_READONLY, GmemFile, Layout, Slot
 
 HAS_KVM = os.access("/dev/kvm", os.R_OK | os.W_OK)
 needs_kvm = pytest.mark.skipif(not HAS_KVM, reason="no usable /dev/kvm")
@@ -58,7 +58,7 @@ def test_validate_only(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["check", str(f)]) == 0
     out = capsys.readouterr().out
     assert "OK" in out
-    assert f"{f}:18: warning:" in out and "readonly" in out  # the SPEC §3 warning, with its line
+    assert f"{f}:18: warning:" in out and "readonly" in out  # the docs/formats.md warning, with its line
 
 
 def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -86,7 +86,7 @@ def test_cli_kvm_subprocess(tmp_path: Path) -> None:
     p = cli(str(f), "--kvm")
     assert p.returncode == 0, p.stdout + p.stderr
     assert "kernel and gmemtui agree" in p.stdout
-    # slot 3: the SPEC warns, this kernel rejects guest_memfd + READONLY, and gmemtui predicted it
+    # slot 3: gmemtui warns, this kernel rejects guest_memfd + READONLY, and gmemtui predicted it
     line = next(x for x in p.stdout.splitlines() if x.split()[:2] == ["0", "3"])
     assert "EINVAL   EINVAL   agree" in line and "rejects guest_memfd with READONLY" in line
     if "memory attributes no" in p.stdout:  # private memory named even without --levels
@@ -137,7 +137,7 @@ def test_levels_disagreement_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     """If gmemtui predicted 4K where KVM installs 2M, --levels reports it and exits 1."""
     from dataclasses import replace
 
-    from gmemtui.coverage import compute
+    from gmemtui.core.coverage import compute
     from gmemtui.kvm import observe
 
     monkeypatch.setattr(observe, "compute", lambda lay: compute(replace(lay, host_max_page=4096)))

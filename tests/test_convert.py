@@ -6,15 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gmemtui.layout_yaml import load_yaml
-from gmemtui.loader import load
-from gmemtui.model import Overrides
+from gmemtui.core.model import Overrides
+from gmemtui.formats.loader import load
+from gmemtui.formats.yaml_load import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TRACE = ROOT / "layouts" / "qemu-snp-seed.trace"
-SEED_MAIL = Path("/work/shared/seed/lkml-gmem-hugepage-thread.txt")
-if not SEED_MAIL.exists():
-    SEED_MAIL = SEED_TRACE
+SEED_MAIL = ROOT / "layouts" / "lkml-gmem-hugepage-thread.txt"
 
 
 def gmemtui(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,9 +12,9 @@ from reference import Reference
 from strategies import FR, LADDER, SHIFT, big_layouts, layouts
 from test_rules_property import check_invariants, engine_at, sample_frames
 
-from gmemtui.coverage import Coverage, Run, SlotCoverage, compute, cut_points, slot_runs
-from gmemtui.model import GmemFile, Layout, PrivateRange, Slot
-from gmemtui.rules import Attributes, SlotFacts, frame_verdict, size_steps
+from gmemtui.core.coverage import Coverage, Run, SlotCoverage, compute, cut_points, slot_runs
+from gmemtui.core.model import GmemFile, Layout, PrivateRange, Slot
+from gmemtui.core.rules import Attributes, SlotFacts, frame_verdict, size_steps
 
 K4, M2, G = LADDER
 T = 1 << 40
@@ -52,7 +52,7 @@ def test_default_attributes_follow_the_slot() -> None:
 
 
 def test_explicit_list_applies_to_both_address_spaces() -> None:
-    """A `private:` list is per gfn, whatever the slot or address space (SPEC §3)."""
+    """A `private:` list is per gfn, whatever the slot or address space (docs/formats.md)."""
     lay = Layout(
         slots=(Slot(slot=0, gpa=0, size=4 * M2, ua=0, as_=0, gmem=1),
                Slot(slot=0, gpa=0, size=4 * M2, ua=0, as_=1)),

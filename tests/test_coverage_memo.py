@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import FR, LADDER, TOP, big_layouts, layouts
 
-from gmemtui.coverage import Run, _run, compute, slot_runs
-from gmemtui.model import POLICIES, GmemFile, Layout, PrivateRange, Slot
-from gmemtui.rules import RULES, Attributes, SlotFacts, size_steps, steps_key
+from gmemtui.core.coverage import Run, _run, compute, slot_runs
+from gmemtui.core.model import POLICIES, GmemFile, Layout, PrivateRange, Slot
+from gmemtui.core.rules import RULES, Attributes, SlotFacts, size_steps, steps_key
 
 K4, M2, G = LADDER
 CFG = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])

@@ -15,15 +15,15 @@ from reference import reference_frames
 from strategies import LADDER, layouts
 
 from gmemtui.cli import main
-from gmemtui.diff import compare, diff_dict, format_markdown, format_text
-from gmemtui.loader import load
-from gmemtui.model import POLICIES, Layout, Overrides
-from gmemtui.textfmt import Painter
+from gmemtui.commands.diff import compare, diff_dict, format_markdown, format_text
+from gmemtui.commands.textfmt import Painter
+from gmemtui.core.model import POLICIES, Layout, Overrides
+from gmemtui.formats.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = str(ROOT / "layouts" / "qemu-snp-seed.yaml")
 SPLIT = str(ROOT / "layouts" / "qemu-snp-seed-split.yaml")
-SEED_MAIL = ROOT.parent / "shared" / "seed" / "lkml-gmem-hugepage-thread.txt"
+SEED_MAIL = ROOT / "layouts" / "lkml-gmem-hugepage-thread.txt"
 NAMES = ["4K", "2M", "1G"]
 M = 1 << 20
 G = 1 << 30
@@ -236,7 +236,7 @@ def test_exit_codes_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_two_states_of_one_trace(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("gmemtui.trace")
+    pytest.importorskip("gmemtui.formats.trace")
     loaded = load(str(SEED_MAIL))
     first = next(i for i, s in enumerate(loaded.states) if s.layout.slots)  # slot 0 over all 2 GiB
     last = len(loaded.states) - 1

@@ -13,12 +13,12 @@ from reference import Reference
 from strategies import layouts
 
 from gmemtui.cli import main
-from gmemtui.explain import explain_dict, format_text
-from gmemtui.loader import load
-from gmemtui.model import GmemFile, Layout, Slot
-from gmemtui.report import report_dict
-from gmemtui.rules import RULE_BY_CODE, RULES
-from gmemtui.textfmt import Painter
+from gmemtui.commands.explain import explain_dict, format_text
+from gmemtui.commands.report import report_dict
+from gmemtui.commands.textfmt import Painter
+from gmemtui.core.model import GmemFile, Layout, Slot
+from gmemtui.core.rules import RULE_BY_CODE, RULES
+from gmemtui.formats.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = str(ROOT / "layouts" / "qemu-snp-seed.yaml")
@@ -77,7 +77,8 @@ def test_seed_numbers_at_1g(capsys: pytest.CaptureFixture[str]) -> None:
     assert ua["ok"] is False
     assert ua["numbers"] == "gpa 0x100000 vs ua 0x7f24afd00000 mod 1G: 0x100000 ≠ 0x2fd00000"
     assert ua["block"] == [0x40000000, 0x80000000]
-    # every applicable rule at every size above 4K, in SPEC order; rule 5 (host-page) is for shared frames
+    # every applicable rule at every size above 4K, in the order of docs/rules.md;
+    # rule 5 (host-page) is for shared frames
     applicable = [r.code for r in RULES if r.code != "host-page"]
     assert [c["code"] for c in doc["checks"]] == applicable * 2
     assert [c["page"] for c in doc["checks"]] == ["2M"] * 10 + ["1G"] * 10

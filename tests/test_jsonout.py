@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import layouts
 
-from gmemtui.jsonout import dumps_indented
-from gmemtui.report import report_dict
+from gmemtui.commands.jsonout import dumps_indented
+from gmemtui.commands.report import report_dict
 
 # strings with the characters that escaping must get right: quotes, backslashes, newlines,
 # the separators and brackets the shortcut relies on, non-ASCII and surrogates

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gmemtui.check import check_kvm
+from gmemtui.commands.check import check_kvm
+from gmemtui.core.model import KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, GmemFile, Layout, Slot
 from gmemtui.kvm.apply import apply_layout
 from gmemtui.kvm.flavour import detect
 from gmemtui.kvm.observe import LevelsReport, observe
 from gmemtui.kvm.vm import Kvm
-from gmemtui.model import KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, GmemFile, Layout, Slot
 
 pytestmark = pytest.mark.skipif(not os.access("/dev/kvm", os.R_OK | os.W_OK), reason="no usable /dev/kvm")
 

@@ -1,4 +1,4 @@
-"""The memslot validation matrix of shared/research/kvm-on-this-machine.md, against the real kernel:
+"""The memslot validation matrix of docs/kvm-check.md, against the real kernel:
 for every case, gmemtui's predicted answer (gmemtui/kvm/predict.py) equals the kernel's errno."""
 
 from __future__ import annotations

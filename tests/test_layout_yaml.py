@@ -1,4 +1,4 @@
-"""The YAML layout loader (SPEC §3): values, defaults, size syntax, every error with its line."""
+"""The YAML layout loader (docs/formats.md): values, defaults, size syntax, every error with its line."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from gmemtui import coverage
-from gmemtui.errors import InputError
-from gmemtui.layout_yaml import load_yaml
-from gmemtui.model import GmemFile, PrivateRange, Slot
-from gmemtui.validate import layout_warnings
+from gmemtui.core import coverage
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import GmemFile, PrivateRange, Slot
+from gmemtui.core.validate import layout_warnings
+from gmemtui.formats.yaml_load import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYOUTS = ROOT / "layouts"
@@ -189,7 +189,7 @@ def test_file_without_bindings_and_without_size_loads():
     assert "guest_memfd 4" in w.message and w.line == 2 and w.slot is None
 
 
-# ---------------------------------------------------------------- every error of SPEC §3
+# ---------------------------------------------------------------- every error of docs/formats.md
 
 
 SLOT = "slots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x1000\n"

@@ -23,7 +23,8 @@ def core_modules() -> list[str]:
 
 def test_core_modules_exist() -> None:
     names = core_modules()
-    for must in ("gmemtui.rules", "gmemtui.coverage", "gmemtui.model", "gmemtui.platform", "gmemtui.cli"):
+    for must in ("gmemtui.core.rules", "gmemtui.core.coverage", "gmemtui.core.model",
+                 "gmemtui.core.platform", "gmemtui.cli"):
         assert must in names
 
 

@@ -1,4 +1,4 @@
-"""``gmemtui report``: the SPEC §5 JSON schema, the text and markdown forms, --state, overrides."""
+"""``gmemtui report``: the docs/commands.md JSON schema, the text and markdown forms, --state, overrides."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from reference import reference_runs
 from strategies import layouts
 
 from gmemtui.cli import main
-from gmemtui.loader import load
-from gmemtui.model import Layout
-from gmemtui.report import format_markdown, format_text, report_dict
-from gmemtui.textfmt import Painter, bar_cells, md_table, pct, render_bar, use_colour
+from gmemtui.commands.report import format_markdown, format_text, report_dict
+from gmemtui.commands.textfmt import Painter, bar_cells, md_table, pct, render_bar, use_colour
+from gmemtui.core.model import Layout
+from gmemtui.formats.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = str(ROOT / "layouts" / "qemu-snp-seed.yaml")
 SPLIT = str(ROOT / "layouts" / "qemu-snp-seed-split.yaml")
-SEED_MAIL = ROOT.parent / "shared" / "seed" / "lkml-gmem-hugepage-thread.txt"
+SEED_MAIL = ROOT / "layouts" / "lkml-gmem-hugepage-thread.txt"
 ANSI = re.compile(r"\x1b\[")
 M = 1 << 20
 G = 1 << 30
@@ -39,7 +39,7 @@ def report_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
 
 
 def check_schema(doc: dict, layout: Layout) -> None:
-    """The invariants SPEC §5 states for ``report --json``."""
+    """The invariants docs/commands.md states for ``report --json``."""
     names = list(layout.platform.names)
     assert list(doc) == ["file", "name", "arch", "policy", "host_max_page", "private_max_page", "page_sizes",
                          "total", "slots", "warnings"]
@@ -189,7 +189,7 @@ def test_state_on_yaml_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_state_of_trace(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("gmemtui.trace")
+    pytest.importorskip("gmemtui.formats.trace")
     loaded = load(str(SEED_MAIL))
     n = len(loaded.states)
     assert n >= 2

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import big_layouts, layouts
 
-from gmemtui.loader import load
-from gmemtui.model import Overrides
-from gmemtui.report import report_dict, report_json
+from gmemtui.commands.report import report_dict, report_json
+from gmemtui.core.model import Overrides
+from gmemtui.formats.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 _names = st.none() | st.text(alphabet=st.sampled_from('ab"\\\n{}[],: é\U0001f600\ud800'), max_size=8)

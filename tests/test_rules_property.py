@@ -1,4 +1,4 @@
-"""The closed-form engine against the brute-force SPEC §2 reference (tests/reference.py).
+"""The closed-form engine against the brute-force docs/rules.md reference (tests/reference.py).
 
 Small layouts are compared frame-exact (runs equal, so every frame's page, attribute and reason
 agree); big layouts (1G behaviour) at sampled frames: every run boundary ±1, the frames around
@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from reference import Reference, reference_frames, reference_runs
 from strategies import FR, LADDER, SHIFT, big_layouts, layouts
 
-from gmemtui.coverage import Coverage, compute
-from gmemtui.model import GmemFile, Layout, PrivateRange, Slot
-from gmemtui.rules import (
+from gmemtui.core.coverage import Coverage, compute
+from gmemtui.core.model import GmemFile, Layout, PrivateRange, Slot
+from gmemtui.core.rules import (
     REASON_CODES,
     RULE_BY_CODE,
     RULES,
@@ -42,7 +42,7 @@ def runs_of(cov: Coverage) -> dict[tuple[int, int], list[tuple]]:
 
 
 def check_invariants(layout: Layout, cov: Coverage) -> None:
-    """SPEC §5: runs sorted, cover the slot exactly, adjacent runs differ; bytes sum to the size."""
+    """docs/commands.md: runs sorted, cover the slot exactly, adjacent runs differ; bytes sum to the size."""
     names = layout.platform.names
     assert [sc.slot for sc in cov.slots] == sorted(layout.slots, key=lambda s: (s.as_, s.gpa))
     total = dict.fromkeys(names, 0)
@@ -311,7 +311,7 @@ def test_explain_agrees_with_verdict(layout: Layout, data: st.DataObject) -> Non
         assert names[k + 1] == first_fail.page
         assert reason == first_fail.rule.code
         assert RULE_BY_CODE[reason] is first_fail.rule
-    # checks come size by size, rules in SPEC order within each size
+    # checks come size by size, rules in the order of docs/rules.md within each size
     order = [(names.index(c.page), c.rule.number) for c in checks]
     assert order == sorted(order)
     s = facts.slot
@@ -325,8 +325,8 @@ def test_ladder_constants_come_from_platform() -> None:
 @cfg(150)
 @given(st.one_of(layouts(), big_layouts()))
 def test_strategies_make_valid_layouts(layout: Layout) -> None:
-    """The generated layouts are ones the loader would accept (SPEC §3), so comparing them is fair."""
-    from gmemtui.validate import check_layout
+    """The generated layouts are ones the loader would accept (docs/formats.md), so comparing them is fair."""
+    from gmemtui.core.validate import check_layout
 
     check_layout(layout, "generated.yaml")
 
@@ -334,7 +334,7 @@ def test_strategies_make_valid_layouts(layout: Layout) -> None:
 @cfg(150)
 @given(st.one_of(layouts(), big_layouts()), st.data())
 def test_folio_lies_in_binding_when_rules_2_and_11_hold(layout: Layout, data: st.DataObject) -> None:
-    """SPEC §2's claim that the folio check needs no reason code of its own: where the aligned block is
+    """docs/rules.md's claim that the folio check needs no reason code of its own: where the aligned block is
     inside the slot (rule 2) and gfn ≡ index (rule 11), the folio [I, I+N) holding index
     i = g - B + O (rounded down) lies inside the binding [O, O+P) and inside the file."""
     bound = [s for s in layout.slots if s.gmem is not None]

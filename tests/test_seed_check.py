@@ -1,6 +1,6 @@
-"""SPEC §2 seed check, exactly: slot 5 of the QEMU SNP layout of the seed thread.
+"""docs/rules.md seed check, exactly: slot 5 of the QEMU SNP layout of the seed thread.
 
-The layout is built from the model (the trace lines of shared/seed/lkml-gmem-hugepage-thread.txt),
+The layout is built from the model (the trace lines of layouts/lkml-gmem-hugepage-thread.txt),
 then the shipped seed files (YAML and trace) must give the same runs once they exist.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from reference import Reference
 
-from gmemtui.coverage import Coverage, compute
-from gmemtui.model import KVM_MEM_READONLY, GmemFile, Layout, Overrides, Slot
+from gmemtui.core.coverage import Coverage, compute
+from gmemtui.core.model import KVM_MEM_READONLY, GmemFile, Layout, Overrides, Slot
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILES = [
@@ -103,7 +103,7 @@ def test_seed_reference_agrees_at_sampled_frames(policy: str) -> None:
 def test_seed_file_gives_the_same_runs(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} not written yet")
-    from gmemtui.loader import load
+    from gmemtui.formats.loader import load
 
     for policy in ("per-range", "whole-binding"):
         layout = load(str(path), Overrides(policy=policy)).layout

@@ -194,8 +194,8 @@ def test_seed_view_policy_key_and_quit(run_gmemtui, layout_copy: Path) -> None:
 
 
 def test_save_after_a_keyboard_nudge_changes_only_the_edited_values(run_gmemtui, layout_copy: Path) -> None:
-    from gmemtui import edit
-    from gmemtui.loader import load
+    from gmemtui.core import edit
+    from gmemtui.formats.loader import load
 
     before = layout_copy.read_text()
     t = run_gmemtui(layout_copy.name)
@@ -275,7 +275,7 @@ def test_drag_slot5_start_with_the_mouse_then_policy_and_undo(run_gmemtui, layou
 def test_trace_timeline_and_save_as_yaml(run_gmemtui, layout_copy: Path, tmp_path: Path) -> None:
     """A trace: step back with [, forward with ], then save: never over the trace but as YAML beside
     it, and over an existing file only after asking (seed.yaml exists: the layout_copy fixture)."""
-    from gmemtui.loader import load
+    from gmemtui.formats.loader import load
 
     trace = tmp_path / "seed.trace"
     shutil.copyfile(ROOT / "layouts" / "qemu-snp-seed.trace", trace)

@@ -1,4 +1,4 @@
-"""QEMU traces (SPEC §4): every form, every prefix, replay semantics, states."""
+"""QEMU traces (docs/formats.md): every form, every prefix, replay semantics, states."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from gmemtui import cli, coverage, trace
-from gmemtui.errors import InputError
-from gmemtui.layout_yaml import load_yaml
-from gmemtui.loader import is_trace, load
-from gmemtui.model import GmemFile, Layout, Overrides, PrivateRange, Slot
-from gmemtui.platform import X86_64
-from gmemtui.trace import _check, load_trace, parse_by_name, parse_set
+from gmemtui import cli
+from gmemtui.core import coverage
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import GmemFile, Layout, Overrides, PrivateRange, Slot
+from gmemtui.core.platform import X86_64
+from gmemtui.formats import trace
+from gmemtui.formats.loader import is_trace, load
+from gmemtui.formats.trace import _check, load_trace, parse_by_name, parse_set
+from gmemtui.formats.yaml_load import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_MAIL = Path("/work/shared/seed/lkml-gmem-hugepage-thread.txt")
-if not SEED_MAIL.exists():
-    SEED_MAIL = ROOT.parent / "shared" / "seed" / "lkml-gmem-hugepage-thread.txt"
+SEED_MAIL = ROOT / "layouts" / "lkml-gmem-hugepage-thread.txt"
 M2 = X86_64.page("2M").bytes
 G1 = X86_64.page("1G").bytes
 
@@ -74,7 +74,7 @@ def test_each_form_gives_the_slot(form: str) -> None:
         assert r.layout.files == (GmemFile(id=19, size=0x80000000),)
     else:
         assert r.layout.files == ()
-    assert r.layout.private is None  # SPEC §3 default without kvm_convert_memory lines
+    assert r.layout.private is None  # docs/formats.md default without kvm_convert_memory lines
 
 
 PREFIXES = [
@@ -343,7 +343,7 @@ def test_overrides_reach_every_state() -> None:
 
 def naive_replay(lines: list[str]) -> list[tuple[int, Layout]]:
     """Reference: every state rebuilt from scratch, one dict per line (tests only)."""
-    from gmemtui.trace import set_range
+    from gmemtui.formats.trace import set_range
 
     states: list[tuple[int, dict, list, list]] = [(0, {}, [], [])]
     for n, text in enumerate(lines, 1):

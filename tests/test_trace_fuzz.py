@@ -8,11 +8,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gmemtui import coverage
-from gmemtui.errors import InputError
-from gmemtui.loader import is_trace, load
-from gmemtui.model import Overrides
-from gmemtui.trace import _Bad, _check, load_trace, parse_by_name, parse_set
+from gmemtui.core import coverage
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import Overrides
+from gmemtui.formats.loader import is_trace, load
+from gmemtui.formats.trace import _Bad, _check, load_trace, parse_by_name, parse_set
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_LINES = sorted({

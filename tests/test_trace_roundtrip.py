@@ -10,19 +10,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import layouts
 
-from gmemtui import coverage
-from gmemtui.layout_yaml import load_yaml
-from gmemtui.loader import load
-from gmemtui.model import Layout, Overrides
-from gmemtui.platform import X86_64
-from gmemtui.trace import load_trace
-from gmemtui.yaml_dump import dump_yaml
+from gmemtui.core import coverage
+from gmemtui.core.model import Layout, Overrides
+from gmemtui.core.platform import X86_64
+from gmemtui.formats.loader import load
+from gmemtui.formats.trace import load_trace
+from gmemtui.formats.yaml_dump import dump_yaml
+from gmemtui.formats.yaml_load import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_MAIL = Path("/work/shared/seed/lkml-gmem-hugepage-thread.txt")
+SEED_MAIL = ROOT / "layouts" / "lkml-gmem-hugepage-thread.txt"
 INPUTS = sorted(str(p) for p in (ROOT / "layouts").glob("*.trace")) + sorted(
     str(p) for p in (ROOT / "layouts").glob("*.yaml")
-) + ([str(SEED_MAIL)] if SEED_MAIL.exists() else [])
+) + [str(SEED_MAIL)]
 
 
 def runs_by_key(layout: Layout) -> dict[tuple[int, int], tuple]:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gmemtui.errors import InputError
-from gmemtui.model import GmemFile, Layout, PrivateRange, Slot, Warning_
-from gmemtui.validate import check_layout, layout_errors, layout_warnings, private_bytes
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import GmemFile, Layout, PrivateRange, Slot, Warning_
+from gmemtui.core.validate import check_layout, layout_errors, layout_warnings, private_bytes
 
 K = 4096
 M = 1 << 20

@@ -8,10 +8,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gmemtui import coverage
-from gmemtui.errors import InputError
-from gmemtui.layout_yaml import load_yaml
-from gmemtui.validate import check_layout, layout_warnings
+from gmemtui.core import coverage
+from gmemtui.core.errors import InputError
+from gmemtui.core.validate import check_layout, layout_warnings
+from gmemtui.formats.yaml_load import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [p.read_text() for p in sorted((ROOT / "layouts").glob("*.yaml"))]

@@ -1,4 +1,4 @@
-"""Saving edits back into the user's YAML (SPEC §3) and writing files atomically."""
+"""Saving edits back into the user's YAML (docs/formats.md) and writing files atomically."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gmemtui import fileio
-from gmemtui.errors import InputError
-from gmemtui.layout_yaml import load_yaml
-from gmemtui.model import Layout
-from gmemtui.validate import layout_errors
-from gmemtui.yaml_save import fmt_int_like, fmt_page_like, save_text
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import Layout
+from gmemtui.core.validate import layout_errors
+from gmemtui.formats import fileio
+from gmemtui.formats.yaml_load import load_yaml
+from gmemtui.formats.yaml_save import fmt_int_like, fmt_page_like, save_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "layouts").glob("*.yaml"))
@@ -118,7 +118,7 @@ def test_number_style_is_kept(old, value, address, expected):
 
 
 def test_page_style_is_kept():
-    from gmemtui.platform import X86_64
+    from gmemtui.core.platform import X86_64
 
     assert fmt_page_like("2M", 1 << 30, X86_64) == "1G"
     assert fmt_page_like("2m", 1 << 30, X86_64) == "1g"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass, field
 
-from ..model import Layout, Slot
-from . import uapi
-from .flavour import Flavour
-from .predict import FileInfo, Host, KernelModel, Region, Verdict
-from .vm import HostMapping, Kvm, KvmUnavailable, Vm, errno_name
+from gmemtui.core.model import Layout, Slot
+from gmemtui.kvm import uapi
+from gmemtui.kvm.flavour import Flavour
+from gmemtui.kvm.predict import FileInfo, Host, KernelModel, Region, Verdict
+from gmemtui.kvm.vm import HostMapping, Kvm, KvmUnavailable, Vm, errno_name
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class SlotAnswer:
     slot: Slot
     predicted: Verdict | None  # None: not checkable
     kernel: int | None  # errno (0 = accepted); None: not asked
-    note: str = ""  # why not checkable, or what the SPEC says differently
+    note: str = ""  # why not checkable, or where the kernel is stricter than gmemtui
 
     @property
     def checkable(self) -> bool:
@@ -146,7 +146,7 @@ def apply_layout(layout: Layout, kvm: Kvm, flav: Flavour) -> Applied:
             note = ""
             if s.gmem is not None and (s.readonly or s.log_dirty) and predicted.errno == errno.EINVAL:
                 flags = "+".join(n for n, on in (("READONLY", s.readonly), ("LOG_DIRTY", s.log_dirty)) if on)
-                note = (f"SPEC warns; this kernel rejects guest_memfd with {flags} "
+                note = (f"gmemtui warns; this kernel rejects guest_memfd with {flags} "
                         "(check_memory_region_flags, since 6.8)")
             elif predicted.errno:
                 note = predicted.why

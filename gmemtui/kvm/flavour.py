@@ -10,8 +10,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import uapi
-from .vm import Kvm
+from gmemtui.kvm import uapi
+from gmemtui.kvm.vm import Kvm
 
 
 def _param(module: str, name: str) -> str | None:

@@ -1,6 +1,6 @@
 """The tiny guest of ``check --levels``: 64-bit code at CPL3 that touches one byte per base page.
 
-Why this shape (measured on kvm_pvm, see shared/research/kvm-on-this-machine.md): PVM runs a guest
+Why this shape (measured on kvm_pvm, see docs/kvm-check.md): PVM runs a guest
 natively only in long mode at CPL3 (CS 0x33, data 0x2b, DPL 3) with the U/S bit on every paging
 level and RFLAGS.IOPL=3 so ``out`` works; real mode or CPL0 code is emulated and maps nothing, and
 HLT at CPL3 triple-faults. Under shadow paging the guest's own page size caps KVM's, so the guest
@@ -22,8 +22,8 @@ import signal
 import threading
 from dataclasses import dataclass
 
-from . import uapi
-from .vm import Vm
+from gmemtui.kvm import uapi
+from gmemtui.kvm.vm import Vm
 
 # See the module docstring; assembled from (Intel syntax):
 #   movabs rsi, TABLE        ; entries of (va, pages, write), pages 0 ends the table

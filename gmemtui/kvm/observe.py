@@ -22,14 +22,14 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 
-from ..coverage import compute
-from ..model import Layout, Slot
-from ..units import fmt_size
-from . import guest
-from .apply import Applied
-from .flavour import Flavour
-from .levels import HostPages, Mapping, SpteTrace, TraceUnavailable
-from .vm import MADV_POPULATE_WRITE, madvise
+from gmemtui.core.coverage import compute
+from gmemtui.core.model import Layout, Slot
+from gmemtui.core.units import fmt_size
+from gmemtui.kvm import guest
+from gmemtui.kvm.apply import Applied
+from gmemtui.kvm.flavour import Flavour
+from gmemtui.kvm.levels import HostPages, Mapping, SpteTrace, TraceUnavailable
+from gmemtui.kvm.vm import MADV_POPULATE_WRITE, madvise
 
 
 @dataclass

@@ -23,7 +23,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass, field
 
-from . import uapi
+from gmemtui.kvm import uapi
 
 PAGE = 4096
 

@@ -13,7 +13,7 @@ import fcntl
 import os
 from dataclasses import dataclass
 
-from . import uapi
+from gmemtui.kvm import uapi
 
 PROT_READ, PROT_WRITE = 1, 2
 MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE = 0x02, 0x20, 0x4000

@@ -1,7 +1,7 @@
-"""The main screen (SPEC §6): map, slot table, summary, explain panel, warnings; live drag editing.
+"""The main screen (docs/tui.md): map, slot table, summary, explain panel, warnings; live drag editing.
 
 The app holds the state (the shown layout, its coverage, the undo history, the selection) and wires
-the widgets; the edits are pure functions in ``gmemtui.edit``, the history in ``gmemtui.history``.
+the widgets; the edits are pure functions in ``gmemtui.core.edit``, the history in ``gmemtui.tui.history``.
 Every change goes through ``show``: recompute coverage (closed form, fast) and update every panel.
 """
 
@@ -14,23 +14,23 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
 
-from .. import edit
-from ..coverage import Coverage
-from ..history import History
-from ..loader import Loaded
-from ..model import Layout
-from . import palette
-from .live import LiveCoverage
-from .widgets.bar import Hovered, LayoutEdited, SlotPicked
-from .widgets.explain_panel import ExplainPanel
-from .widgets.map_view import MapView
-from .widgets.slot_table import SlotTable, row_key
-from .widgets.summary import Summary
-from .widgets.title_bar import TitleBar
-from .widgets.warnings import Warnings, layout_warnings
+from gmemtui.core import edit
+from gmemtui.core.coverage import Coverage
+from gmemtui.core.model import Layout
+from gmemtui.formats.loader import Loaded
+from gmemtui.tui import palette
+from gmemtui.tui.history import History
+from gmemtui.tui.live import LiveCoverage
+from gmemtui.tui.widgets.bar import Hovered, LayoutEdited, SlotPicked
+from gmemtui.tui.widgets.explain_panel import ExplainPanel
+from gmemtui.tui.widgets.map_view import MapView
+from gmemtui.tui.widgets.slot_table import SlotTable, row_key
+from gmemtui.tui.widgets.summary import Summary
+from gmemtui.tui.widgets.title_bar import TitleBar
+from gmemtui.tui.widgets.warnings import Warnings, layout_warnings
 
 try:  # the command palette provider (written beside this app); the app works without it
-    from .commands import GmemCommands
+    from gmemtui.tui.commands import GmemCommands
 
     _COMMANDS = App.COMMANDS | {GmemCommands}
 except ImportError:  # pragma: no cover
@@ -86,7 +86,7 @@ class GmemApp(App[None]):
         super().__init__()
         self.loaded = loaded
         self.path_opened = path_opened
-        self.original_text = loaded.text  # what save diffs against (SPEC §3: rewrite changed values only)
+        self.original_text = loaded.text  # what save diffs against (only changed values are rewritten)
         self.original_layout = loaded.layout
         self.saved_layout = loaded.layout
         self.history = History(loaded.layout)
@@ -122,7 +122,7 @@ class GmemApp(App[None]):
         yield self.map_view
         if self.loaded.kind == "trace" and self.loaded.states:
             try:
-                from .widgets.timeline import Timeline
+                from gmemtui.tui.widgets.timeline import Timeline
 
                 self.timeline = Timeline(self.loaded.states, id="timeline")
                 yield self.timeline
@@ -307,7 +307,7 @@ class GmemApp(App[None]):
 
     def action_help(self) -> None:
         try:
-            from .screens.help import HelpScreen
+            from gmemtui.tui.screens.help import HelpScreen
         except ImportError as e:
             self.notify(f"help screen unavailable: {e}", severity="warning")
             return
@@ -318,7 +318,7 @@ class GmemApp(App[None]):
             self.exit()
             return
         try:
-            from .screens.confirm import ConfirmScreen
+            from gmemtui.tui.screens.confirm import ConfirmScreen
         except ImportError:
             self.exit()
             return
@@ -330,7 +330,7 @@ class GmemApp(App[None]):
         self.push_screen(ConfirmScreen("Quit and lose your unsaved edits?"), answered)
 
     def action_save(self) -> None:
-        from .save import save
+        from gmemtui.tui.save import save
 
         save(self)
 

@@ -18,7 +18,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 from textual.screen import Screen
 
-from ..model import POLICIES
+from gmemtui.core.model import POLICIES
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Coverage for live editing: ``gmemtui.coverage.compute`` with the runs of unchanged slots reused.
+"""Coverage for live editing: ``gmemtui.core.coverage.compute`` with the runs of unchanged slots reused.
 
 A drag changes one slot per mouse move; the runs of every other slot depend only on that slot, its
 file's folio size and mmap flag, and the VM-wide settings (policy, caps, whether the VM has private
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..coverage import Coverage, SlotCoverage, slot_runs
-from ..model import Layout, Slot
-from ..rules import Attributes, SlotFacts
+from gmemtui.core.coverage import Coverage, SlotCoverage, slot_runs
+from gmemtui.core.model import Layout, Slot
+from gmemtui.core.rules import Attributes, SlotFacts
 
 PATCH_LIMIT = 8  # more changed slots than this: walk them all
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cli import overrides_from
-from ..errors import InputError
-from ..loader import default_layout_path, load
+from gmemtui.commands.options import overrides_from
+from gmemtui.core.errors import InputError
+from gmemtui.formats.loader import default_layout_path, load
 
 
 def main(args: argparse.Namespace) -> int:
@@ -18,7 +18,7 @@ def main(args: argparse.Namespace) -> int:
     except InputError as e:
         print(str(e), file=sys.stderr)
         return 2
-    from .app import GmemApp
+    from gmemtui.tui.app import GmemApp
 
     GmemApp(loaded, path_opened=path is not None).run()
     return 0

@@ -1,20 +1,40 @@
-"""Saving from the TUI (SPEC §3, §6). A YAML file the user opened is rewritten in place, only the
+"""Saving from the TUI (docs/tui.md). A YAML file the user opened is rewritten in place, only the
 changed values, atomically. Anything else (a trace, the built-in seed layout from the package data)
 is never overwritten: the user picks a new path, and an existing file there is replaced only after
 asking."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from ..errors import InputError
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import Layout
+from gmemtui.formats.fileio import atomic_write, write_new
+from gmemtui.formats.loader import Loaded
+from gmemtui.formats.yaml_dump import dump_yaml
+from gmemtui.formats.yaml_save import save_text
+from gmemtui.tui.history import History
 
-if TYPE_CHECKING:
-    from .app import GmemApp
+
+class SaveHost(Protocol):
+    """What saving needs of the app (the app calls ``save(self)``; this module never imports it)."""
+
+    loaded: Loaded
+    path_opened: bool
+    history: History
+    original_text: str
+    original_layout: Layout
+
+    def notify(self, message: str, *, severity: str = ...) -> None: ...
+
+    def push_screen(self, screen: Any, callback: Callable[[Any], None] | None = ...) -> Any: ...
+
+    def saved(self, text: str, path: str) -> None: ...
 
 
-def suggested_path(app: GmemApp) -> str:
+def suggested_path(app: SaveHost) -> str:
     """Beside a trace: the same name with ``.yaml``; for the built-in layout: its name in the cwd."""
     path = Path(app.loaded.path)
     if app.path_opened:
@@ -24,15 +44,9 @@ def suggested_path(app: GmemApp) -> str:
     return path.name
 
 
-def save(app: GmemApp) -> None:
+def save(app: SaveHost) -> None:
     layout = app.history.present
     if app.loaded.kind == "yaml" and app.path_opened:
-        try:
-            from ..fileio import atomic_write
-            from ..yaml_save import save_text
-        except ImportError as e:
-            app.notify(f"cannot save yet: {e}", severity="error")
-            return
         try:
             text = save_text(app.original_text, app.original_layout, layout)
             atomic_write(app.loaded.path, text)
@@ -41,19 +55,9 @@ def save(app: GmemApp) -> None:
             return
         app.saved(text, app.loaded.path)
         return
-    try:
-        from .screens.confirm import ConfirmScreen, SaveAsScreen
-    except ImportError as e:
-        app.notify(f"cannot save: {e}", severity="error")
-        return
+    from gmemtui.tui.screens.confirm import ConfirmScreen, SaveAsScreen
 
     def write(path: str, force: bool) -> bool:
-        try:
-            from ..fileio import write_new
-            from ..yaml_dump import dump_yaml
-        except ImportError as e:
-            app.notify(f"cannot save yet: {e}", severity="error")
-            return True
         try:
             text = dump_yaml(layout)
             write_new(path, text, force=force)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gmemtui.loader import Loaded, default_layout_path, load
+from gmemtui.formats.loader import Loaded, default_layout_path, load
 
 SIZE = (120, 40)  # terminal size for every Pilot test: the GPA bar is 116 columns wide
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from gmemtui.loader import default_layout_path, load
+from gmemtui.formats.loader import default_layout_path, load
 from gmemtui.tui import run
 from gmemtui.tui.app import GmemApp
 from tui.conftest import SIZE, zoom_to

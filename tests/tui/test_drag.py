@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gmemtui.edit import snap
+from gmemtui.core.edit import snap
 from gmemtui.tui.app import GmemApp
 from tui.conftest import SIZE, zoom_to
 

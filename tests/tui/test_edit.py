@@ -1,4 +1,4 @@
-"""gmemtui.edit and gmemtui.history: pure drag / nudge / what-if operations and undo."""
+"""gmemtui.core.edit and gmemtui.tui.history: pure drag / nudge / what-if operations and undo."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import layouts
 
-from gmemtui import edit
-from gmemtui.coverage import compute
-from gmemtui.history import History
-from gmemtui.loader import default_layout_path, load
-from gmemtui.model import Layout
-from gmemtui.validate import layout_errors
+from gmemtui.core import edit
+from gmemtui.core.coverage import compute
+from gmemtui.core.model import Layout
+from gmemtui.core.validate import layout_errors
+from gmemtui.formats.loader import default_layout_path, load
+from gmemtui.tui.history import History
 
 K4, M2, G1 = 1 << 12, 1 << 21, 1 << 30
 SLOT5 = (0, 5)

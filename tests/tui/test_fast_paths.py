@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gmemtui.coverage import compute
-from gmemtui.loader import Loaded
-from gmemtui.model import GmemFile, Layout, Slot
+from gmemtui.core.coverage import compute
+from gmemtui.core.model import GmemFile, Layout, Slot
+from gmemtui.formats.loader import Loaded
 from gmemtui.tui.app import GmemApp
 from gmemtui.tui.axis import RunIndex, linear, patch_cells, slot_scale
 from gmemtui.tui.screens import ConfirmScreen, HelpScreen, SaveAsScreen

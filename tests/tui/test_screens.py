@@ -13,7 +13,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Button, Footer, Input, Static
 
-from gmemtui.rules import RULES
+from gmemtui.core.rules import RULES
 from gmemtui.tui.commands import GmemCommands, collect_actions
 from gmemtui.tui.screens import ConfirmScreen, HelpScreen, SaveAsScreen
 from gmemtui.tui.widgets.timeline import Timeline, index_at, position_x
@@ -407,7 +407,7 @@ SEED_TRACE = """\
 
 
 def _gmem_app():
-    from gmemtui.loader import default_layout_path, load
+    from gmemtui.formats.loader import default_layout_path, load
     from gmemtui.tui.app import GmemApp
 
     return GmemApp(load(default_layout_path()), path_opened=False)
@@ -460,7 +460,7 @@ def test_docs_key_table_lists_every_binding() -> None:
 
 
 async def test_gmem_app_timeline_click_and_keys_swap_the_layout(tmp_path) -> None:
-    from gmemtui.loader import load
+    from gmemtui.formats.loader import load
     from gmemtui.tui.app import GmemApp
 
     path = tmp_path / "seed.trace"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gmemtui.loader import load
+from gmemtui.formats.loader import load
 from gmemtui.tui.app import GmemApp
 
 ROOT = Path(__file__).resolve().parent.parent.parent

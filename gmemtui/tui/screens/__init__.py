@@ -1,6 +1,6 @@
 """Modal screens of the TUI: help, yes/no questions and "save as"."""
 
-from .confirm import ConfirmScreen, SaveAsScreen
-from .help import HelpScreen
+from gmemtui.tui.screens.confirm import ConfirmScreen, SaveAsScreen
+from gmemtui.tui.screens.help import HelpScreen
 
 __all__ = ["ConfirmScreen", "HelpScreen", "SaveAsScreen"]

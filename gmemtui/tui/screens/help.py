@@ -15,9 +15,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from ...model import POLICIES
-from ...rules import RULES, Rule, rules_for
-from ..commands import collect_actions
+from gmemtui.core.model import POLICIES
+from gmemtui.core.rules import RULES, Rule, rules_for
+from gmemtui.tui.commands import collect_actions
 
 INTRO = (
     "gmemtui shows, for every guest frame (4 KiB of guest-physical memory), the largest page KVM "
@@ -59,7 +59,7 @@ def _section(title: str) -> Static:
 
 def legend_table(screen: Screen, names: tuple[str, ...] | None = None) -> Table:
     """One row per page size (its colour and glyph on the map, what it means), then mixed and hole."""
-    from .. import palette
+    from gmemtui.tui import palette
 
     if names is None:
         platform = getattr(getattr(screen.app, "layout", None), "platform", None)
@@ -88,7 +88,7 @@ def legend_table(screen: Screen, names: tuple[str, ...] | None = None) -> Table:
 
 
 def _default_names() -> tuple[str, ...]:
-    from ...platform import X86_64
+    from gmemtui.core.platform import X86_64
 
     return X86_64.names
 
@@ -150,7 +150,7 @@ def mouse_table(help_screen: HelpScreen) -> Table:
 
 def mouse_actions(help_screen: HelpScreen) -> list[tuple[str, str]]:
     """The app's MOUSE_HELP (else a default), then that of widgets on the screen below (the timeline)."""
-    from ..widgets.timeline import Timeline
+    from gmemtui.tui.widgets.timeline import Timeline
 
     app = help_screen.app
     out = list(getattr(app, "MOUSE_HELP", DEFAULT_MOUSE_HELP))

@@ -21,13 +21,13 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ... import edit
-from ...model import Layout
-from .. import palette
-from ..axis import Axis, RunIndex, patch_cells, ticks
+from gmemtui.core import edit
+from gmemtui.core.model import Layout
+from gmemtui.tui import palette
+from gmemtui.tui.axis import Axis, RunIndex, patch_cells, ticks
 
 if TYPE_CHECKING:
-    from .map_view import MapView
+    from gmemtui.tui.widgets.map_host import MapHost
 
 
 class LayoutEdited(Message):
@@ -112,7 +112,7 @@ class Bar(Widget):
     BAR_ROW = 1
     TICK_ROW = 0  # the row of axis labels (subclasses say which)
 
-    def __init__(self, map_view: MapView, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, map_view: MapHost, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.map = map_view
         self.drag: Drag | None = None

@@ -1,14 +1,14 @@
 """The explain panel: for the frame under the mouse (or at the edited edge / the selected slot),
 its page size and, for each larger size, the first rule that fails with the numbers that decide it
-(``gmemtui.rules.explain_frame``: the same answer as ``gmemtui explain``)."""
+(``gmemtui.core.rules.explain_frame``: the same answer as ``gmemtui explain``)."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
-from ...model import Layout, Slot
-from ...rules import SlotFacts, explain_frame, frame_verdict
-from .text_lines import TextLines
+from gmemtui.core.model import Layout, Slot
+from gmemtui.core.rules import SlotFacts, explain_frame, frame_verdict
+from gmemtui.tui.widgets.text_lines import TextLines
 
 
 def slot_at(layout: Layout, as_: int, gpa: int) -> Slot | None:

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from textual.strip import Strip
 
-from ...model import Slot
-from ...units import fmt_size
-from ..axis import Axis
-from .bar import Bar, label_row
+from gmemtui.core.model import Slot
+from gmemtui.core.units import fmt_size
+from gmemtui.tui.axis import Axis
+from gmemtui.tui.widgets.bar import Bar, label_row
 
 if TYPE_CHECKING:
-    from .map_view import MapView
+    from gmemtui.tui.widgets.map_host import MapHost
 
 
 class FileBar(Bar):
@@ -22,7 +22,7 @@ class FileBar(Bar):
 
     TICK_ROW = 2
 
-    def __init__(self, map_view: MapView, file_id: int, *, id: str | None = None) -> None:
+    def __init__(self, map_view: MapHost, file_id: int, *, id: str | None = None) -> None:
         super().__init__(map_view, id=id, classes="file-bar")
         self.file_id = file_id
 

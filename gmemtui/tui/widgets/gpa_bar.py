@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from textual.strip import Strip
 
-from ...model import Slot
-from ..axis import Axis
-from .bar import Bar, spans
+from gmemtui.core.model import Slot
+from gmemtui.tui.axis import Axis
+from gmemtui.tui.widgets.bar import Bar, spans
 
 if TYPE_CHECKING:
-    from .map_view import MapView
+    from gmemtui.tui.widgets.map_host import MapHost
 
 
 class GpaBar(Bar):
     """Row 0: GPA ticks; row 1: the bar; row 2: slot numbers (the selected slot underlined)."""
 
-    def __init__(self, map_view: MapView, as_: int, *, id: str | None = None) -> None:
+    def __init__(self, map_view: MapHost, as_: int, *, id: str | None = None) -> None:
         super().__init__(map_view, id=id, classes="gpa-bar")
         self.as_ = as_
 

@@ -12,14 +12,14 @@ from textual.content import Content
 from textual.geometry import Region
 from textual.widget import Widget
 
-from ...coverage import Coverage, SlotCoverage
-from ...model import Layout, Slot
-from .. import palette
-from ..axis import Axis, fit_bpc, linear, slot_scale
-from ..live import changed_positions
-from .bar import Bar
-from .file_bar import FileBar
-from .gpa_bar import GpaBar
+from gmemtui.core.coverage import Coverage, SlotCoverage
+from gmemtui.core.model import Layout, Slot
+from gmemtui.tui import palette
+from gmemtui.tui.axis import Axis, fit_bpc, linear, slot_scale
+from gmemtui.tui.live import changed_positions
+from gmemtui.tui.widgets.bar import Bar
+from gmemtui.tui.widgets.file_bar import FileBar
+from gmemtui.tui.widgets.gpa_bar import GpaBar
 
 SCALE, LINEAR = "scale", "linear"
 
@@ -369,7 +369,7 @@ class MapView(VerticalScroll):
 
     def describe(self) -> str:
         """The view in words for the border: 'slot scale' or '64K per cell from 0x100000'."""
-        from ...units import fmt_size
+        from gmemtui.core.units import fmt_size
 
         if self.status:
             return self.status

@@ -21,12 +21,12 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...coverage import Coverage
-from ...model import Slot, Warning_, flag_names
-from ...textfmt import pct
-from ...units import fmt_size_approx
-from ..live import changed_positions
-from .bar import SlotPicked
+from gmemtui.commands.textfmt import pct
+from gmemtui.core.coverage import Coverage
+from gmemtui.core.model import Slot, Warning_, flag_names
+from gmemtui.core.units import fmt_size_approx
+from gmemtui.tui.live import changed_positions
+from gmemtui.tui.widgets.bar import SlotPicked
 
 NAME_WIDTH = 16  # longer names are cut: the coverage columns must stay on screen
 PAD = 1  # blank cells either side of every cell, as DataTable's cell_padding

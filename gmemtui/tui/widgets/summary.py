@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ...coverage import Coverage
-from ...textfmt import pct
-from ...units import fmt_size_approx
-from .. import palette
-from .text_lines import TextLines
+from gmemtui.commands.textfmt import pct
+from gmemtui.core.coverage import Coverage
+from gmemtui.core.units import fmt_size_approx
+from gmemtui.tui import palette
+from gmemtui.tui.widgets.text_lines import TextLines
 
 BAR = 12
 

@@ -1,6 +1,6 @@
 """The trace timeline: which replay state is shown, the trace line that made it, and a clickable bar.
 
-A trace (SPEC §4) is replayed into one layout per line that changed something; the app shows one of
+A trace (docs/formats.md) is replayed into one layout per line that changed something; the app shows one of
 them at a time. This widget only knows positions: it owns ``index`` and tells the app with
 ``Timeline.Changed`` when it moves (key, click or drag on the bar), and the app swaps the layout.
 Drawn with the Line API so a long trace costs one short strip per repaint.
@@ -75,10 +75,10 @@ class Timeline(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.states = states
         self._dragging = False
-        # a trace's states are built on demand (gmemtui.trace): look each one up once, not per repaint
+        # a trace's states are built on demand (gmemtui.formats.trace): look each one up once, not per repaint
         self._last_index = states[len(states) - 1].index if len(states) else 0
         self._label: tuple[int, str] | None = None
-        # start at the final state: the layout of a trace is its state after the last line (SPEC §4)
+        # start at the final state: the layout of a trace is its state after the last line (docs/formats.md)
         self.set_reactive(Timeline.index, self.validate_index(len(states) - 1 if index is None else index))
 
     # -- model ---------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
-"""The header line of SPEC §6: layout name, policy and caps, arch, the edit mode, '? help'."""
+"""The header line of docs/tui.md: layout name, policy and caps, arch, the edit mode, '? help'."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widget import Widget
 
-from ...model import Layout
+from gmemtui.core.model import Layout
 
 
 def title_parts(layout: Layout, dirty: bool, part: str, step: str) -> tuple[str, str, str]:

@@ -1,4 +1,4 @@
-"""The layout's warnings (SPEC §3): computed all the same, listed so they are not missed."""
+"""The layout's warnings (docs/formats.md): computed all the same, listed so they are not missed."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from ...model import Layout, Warning_
-from .text_update import set_text
+from gmemtui.core.model import Layout, Warning_
+from gmemtui.tui.widgets.text_update import set_text
 
 
 def layout_warnings(layout: Layout) -> list[Warning_]:
-    """``gmemtui.validate.layout_warnings`` where present; the layout's own notes otherwise."""
+    """``gmemtui.core.validate.layout_warnings`` where present; the layout's own notes otherwise."""
     try:
-        from ...validate import layout_warnings as found
+        from gmemtui.core.validate import layout_warnings as found
     except ImportError:
         return list(layout.notes)
     return found(layout)

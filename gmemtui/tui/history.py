@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .model import Layout
+from gmemtui.core.model import Layout
 
 
 @dataclass(frozen=True)

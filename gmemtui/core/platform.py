@@ -1,6 +1,6 @@
 """The platform table: each architecture's page-size ladder, as data.
 
-Nothing outside this module may hard-code a mapping size (SPEC §1). x86-64 maps guest memory
+Nothing outside this module may hard-code a mapping size (docs/rules.md). x86-64 maps guest memory
 with 4K PTEs, 2M PDEs and 1G PDPTEs (``arch/x86/kvm/mmu/mmu.c``, ``KVM_MAX_HUGEPAGE_LEVEL``).
 """
 

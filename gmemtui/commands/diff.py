@@ -1,4 +1,4 @@
-"""``gmemtui diff OLD NEW``: where, by GPA, the page size changed between two layouts (SPEC §5).
+"""``gmemtui diff OLD NEW``: where, by GPA, the page size changed between two layouts (docs/commands.md).
 
 Compared per address space and by guest-physical address, never by slot number: QEMU renumbers
 slots freely (the seed thread's slot 0 becomes slots 0 and 5). Closed form: both sides' runs are
@@ -14,13 +14,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .coverage import Coverage, compute
-from .errors import InputError
-from .loader import load
-from .model import Layout, Overrides
-from .report import pick_state
-from .textfmt import Painter, md_table, pct, use_colour, wrap
-from .units import fmt_size_approx
+from gmemtui.commands.report import pick_state
+from gmemtui.commands.textfmt import Painter, md_table, pct, use_colour, wrap
+from gmemtui.core.coverage import Coverage, compute
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import Layout, Overrides
+from gmemtui.core.units import fmt_size_approx
+from gmemtui.formats.loader import load
 
 
 class Piece(NamedTuple):
@@ -115,7 +115,7 @@ def _add_only(out: list[Only], as_: int, lo: int, hi: int, slot: int) -> None:
 
 
 def compare(old: Layout, new: Layout) -> Diff:
-    """The changes, one-sided ranges and lost/gained bytes of SPEC §5 ``diff --json``."""
+    """The changes, one-sided ranges and lost/gained bytes of docs/commands.md ``diff --json``."""
     if old.arch != new.arch:
         raise InputError(f"cannot compare an {old.arch} layout with an {new.arch} one")
     names = old.platform.names
@@ -160,7 +160,7 @@ def _side(layout: Layout, cov: Coverage, file: str | None) -> dict[str, object]:
 
 
 def diff_dict(d: Diff, old_file: str | None = None, new_file: str | None = None) -> dict[str, object]:
-    """The ``diff --json`` document of SPEC §5."""
+    """The ``diff --json`` document of docs/commands.md."""
     return {
         "old": _side(d.old, d.old_cov, old_file),
         "new": _side(d.new, d.new_cov, new_file),
@@ -279,7 +279,7 @@ def format_markdown(d: Diff, old_file: str, new_file: str) -> str:
 
 def side_overrides(args: argparse.Namespace, prefix: str) -> Overrides:
     """``--policy`` etc. apply to both sides; ``--old-policy`` etc. to one (and win)."""
-    from .cli import overrides_from
+    from gmemtui.commands.options import overrides_from
 
     both, one = overrides_from(args), overrides_from(args, prefix)
     return Overrides(

@@ -1,4 +1,4 @@
-"""``gmemtui check FILE [--kvm [--levels]]`` (SPEC §5, §7).
+"""``gmemtui check FILE [--kvm [--levels]]`` (docs/commands.md, docs/kvm-check.md).
 
 Without ``--kvm``: load and validate (errors exit 2 through the loader), print the warnings, "OK".
 With ``--kvm``: ask this machine's /dev/kvm, slot by slot, and compare with gmemtui's verdict; with
@@ -12,10 +12,10 @@ import argparse
 import sys
 from typing import TextIO
 
-from .errors import InputError
-from .loader import load
-from .model import Layout, flag_names
-from .units import fmt_size
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import Layout, flag_names
+from gmemtui.core.units import fmt_size
+from gmemtui.formats.loader import load
 
 
 def _warning_line(path: str, w: object) -> str:
@@ -25,12 +25,12 @@ def _warning_line(path: str, w: object) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from . import cli
-    from .validate import layout_warnings
+    from gmemtui.commands.options import overrides_from
+    from gmemtui.core.validate import layout_warnings
 
     if getattr(args, "levels", False) and not getattr(args, "kvm", False):
         raise InputError("check: --levels needs --kvm")
-    loaded = load(args.file, cli.overrides_from(args))
+    loaded = load(args.file, overrides_from(args))
     layout = loaded.layout
     out = sys.stdout
     warnings = layout_warnings(layout)
@@ -50,9 +50,9 @@ def _slot_label(s: object) -> str:
 
 def check_kvm(layout: Layout, levels: bool = False, limit: int = 1 << 30, out: TextIO | None = None) -> int:
     """Apply the layout on /dev/kvm; 0 = kernel and gmemtui agree (or skipped), 1 = they disagree."""
-    from .kvm.apply import apply_layout, metadata_problem, needed_capability
-    from .kvm.flavour import detect
-    from .kvm.vm import Kvm, KvmUnavailable
+    from gmemtui.kvm.apply import apply_layout, metadata_problem, needed_capability
+    from gmemtui.kvm.flavour import detect
+    from gmemtui.kvm.vm import Kvm, KvmUnavailable
 
     out = out or sys.stdout
     try:
@@ -111,7 +111,7 @@ def _print_slots(applied: object, out: TextIO) -> int:
 
 
 def _levels(layout: Layout, applied: object, flav: object, kvm_fd: int, limit: int, out: TextIO) -> int:
-    from .kvm.observe import observe
+    from gmemtui.kvm.observe import observe
 
     rep = observe(layout, applied, flav, kvm_fd, limit)  # type: ignore[arg-type]
     print("levels:", file=out)

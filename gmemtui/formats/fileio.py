@@ -1,4 +1,4 @@
-"""Writing files safely: atomically (SPEC §3 save) and never over an existing file unasked (§5)."""
+"""Writing files safely: atomically (docs/formats.md save) and never over an existing file unasked (§5)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import stat
 import tempfile
 
-from .errors import InputError
+from gmemtui.core.errors import InputError
 
 
 def atomic_write(path: str, text: str) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .gcpause import paused_gc
-from .model import Layout, Slot
-from .rules import (
+from gmemtui.core.gcpause import paused_gc
+from gmemtui.core.model import Layout, Slot
+from gmemtui.core.rules import (
     RULE_BY_CODE,
     RULES,
     Attributes,
@@ -195,7 +195,7 @@ _new = object.__new__
 
 
 def compute(layout: Layout) -> Coverage:
-    """The runs and byte counts of every slot of the layout (SPEC §2 closed form)."""
+    """The runs and byte counts of every slot of the layout (docs/rules.md closed form)."""
     # Pure allocation, no reference cycles: the cyclic GC would only rescan the growing result
     # (about 1/6 of the time for 32,763 slots), so pause it for the call.
     with paused_gc():

@@ -12,7 +12,7 @@ _INT_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*
 def parse_size(text: str) -> int:
     """Parse ``"2G"``, ``"4k"``, ``"512MiB"``, ``"0x1000"`` or ``"4096"`` into bytes.
 
-    Suffixes are powers of 1024 (SPEC §3). Raises ValueError with a short reason.
+    Suffixes are powers of 1024 (docs/formats.md). Raises ValueError with a short reason.
     """
     m = _INT_RE.match(text)
     if m:

@@ -1,4 +1,4 @@
-"""``gmemtui explain FILE GPA``: for the frame at GPA, every rule of SPEC §2 at every size, with numbers.
+"""``gmemtui explain FILE GPA``: for the frame at GPA, every rule at every size, with numbers.
 
 The verdict is ``rules.frame_verdict`` and the checks ``rules.explain_frame`` — the same functions the
 closed-form coverage uses — so explain and report cannot disagree. A GPA in no slot of its address
@@ -12,14 +12,14 @@ import json
 import sys
 from bisect import bisect_right
 
-from .coverage import slot_runs
-from .errors import InputError
-from .loader import load
-from .model import Layout, Slot
-from .report import layout_warnings, run_dict, slot_dict
-from .rules import SlotFacts, explain_frame, frame_verdict
-from .textfmt import Painter, use_colour
-from .units import fmt_size, fmt_size_approx, parse_size
+from gmemtui.commands.report import layout_warnings, run_dict, slot_dict
+from gmemtui.commands.textfmt import Painter, use_colour
+from gmemtui.core.coverage import slot_runs
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import Layout, Slot
+from gmemtui.core.rules import SlotFacts, explain_frame, frame_verdict
+from gmemtui.core.units import fmt_size, fmt_size_approx, parse_size
+from gmemtui.formats.loader import load
 
 
 def parse_gpa(text: str) -> int:
@@ -154,7 +154,7 @@ def format_text(doc: dict, paint: Painter) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .cli import overrides_from
+    from gmemtui.commands.options import overrides_from
 
     loaded = load(args.file, overrides_from(args))
     gpa = parse_gpa(args.gpa)

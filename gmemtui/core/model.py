@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from .platform import PLATFORMS, Platform
+from gmemtui.core.platform import PLATFORMS, Platform
 
 POLICIES = ("per-range", "whole-binding", "4k-only")
 DEFAULT_POLICY = "per-range"
@@ -31,7 +31,7 @@ class GmemFile:
     """A guest_memfd file: ``KVM_CREATE_GUEST_MEMFD`` with its size and the largest folio it can use."""
 
     id: int
-    size: int | None = None  # bytes; None: end of the furthest binding (SPEC §3)
+    size: int | None = None  # bytes; None: end of the furthest binding (docs/formats.md)
     max_page: int = 1 << 21  # bytes; largest folio
     mmap: bool = False  # created with GUEST_MEMFD_FLAG_MMAP
     line: int = field(default=0, compare=False)
@@ -87,7 +87,7 @@ class PrivateRange:
 
 @dataclass(frozen=True)
 class Warning_:
-    """A finding that does not stop the computation (SPEC §3, §4)."""
+    """A finding that does not stop the computation (docs/formats.md)."""
 
     message: str
     as_: int | None = None
@@ -99,7 +99,7 @@ class Warning_:
 class Layout:
     slots: tuple[Slot, ...]
     files: tuple[GmemFile, ...] = ()
-    private: tuple[PrivateRange, ...] | None = None  # None: the default attributes of SPEC §3
+    private: tuple[PrivateRange, ...] | None = None  # None: the default attributes of docs/formats.md
     name: str | None = None
     arch: str = "x86_64"
     policy: str = DEFAULT_POLICY

@@ -1,4 +1,4 @@
-"""QEMU ``kvm_set_user_memory`` traces (SPEC §4): parse every known form, replay, keep every state.
+"""QEMU ``kvm_set_user_memory`` traces (docs/formats.md): parse every known form, replay, keep every state.
 
 QEMU prints the event from ``kvm_set_user_memory_region`` (accel/kvm/kvm-all.c) after each
 ``KVM_SET_USER_MEMORY_REGION(2)`` ioctl. Its format changed over the years (accel/kvm/trace-events):
@@ -23,10 +23,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from . import validate
-from .errors import InputError
-from .model import KVM_MEM_GUEST_MEMFD, GmemFile, Layout, Overrides, PrivateRange, Slot, Warning_
-from .platform import X86_64
+from gmemtui.core import validate
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import KVM_MEM_GUEST_MEMFD, GmemFile, Layout, Overrides, PrivateRange, Slot, Warning_
+from gmemtui.core.platform import X86_64
 
 PLATFORM = X86_64  # QEMU's kvm_set_user_memory traces of the x86 machines gmemtui models
 _KNOWN_FLAGS = 0x7  # KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD (old: PRIVATE)
@@ -42,7 +42,7 @@ CHECKPOINT_MIN = 64
 CACHE_STATES = 16
 PARSE_CACHE = 1 << 16
 
-# An event line (SPEC §4): the event name followed on the same line by a Slot#/slot= field (as
+# An event line (docs/formats.md): the event name followed on the same line by a Slot#/slot= field (as
 # loader.TRACE_EVENT_RE says), or for kvm_convert_memory by its start field. One match per line: the
 # first event name that qualifies, and the rest of its line; prose lines never match.
 _SLOT_FIELD = r"(?:Slot#|\bslot=)"
@@ -68,7 +68,7 @@ _FAST_UPM = re.compile(
 _FAST_90 = re.compile(rf" AddrSpace#([0-9]{{1,30}}) {_COMMON} ret={_D}\s*", re.A)
 _FAST_82 = re.compile(rf" {_COMMON} ret={_D}\s*", re.A)
 
-# By-name parser: each field and the names it has had in the five forms of SPEC §4.
+# By-name parser: each field and the names it has had in the five forms of docs/formats.md.
 _FIELDS: dict[str, tuple[str, ...]] = {
     "as": ("AddrSpace#", "as="),
     "slot": ("Slot#", "slot="),
@@ -274,7 +274,7 @@ def set_range(los: list[int], his: list[int], lo: int, hi: int, private: bool) -
     """Make ``[lo, hi)`` private or shared in the merged ranges ``zip(los, his)``; True if it changed.
 
     The attributes are per VM and per gfn (``kvm->mem_attr_array``, KVM_SET_MEMORY_ATTRIBUTES), not
-    per slot or address space, which is what ``private:`` of SPEC §3 means.
+    per slot or address space, which is what ``private:`` of docs/formats.md means.
     """
     j = bisect_left(his, lo)  # first range ending at or after lo (touching ones merge)
     k = bisect_right(los, hi)  # ranges [j, k) touch or overlap [lo, hi]
@@ -477,7 +477,7 @@ class Replay:
 
 
 def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Replay:
-    """Parse and replay a trace (SPEC §4); raise ``InputError(msg, path, line)`` on a bad event line."""
+    """Parse and replay a trace; raise ``InputError(msg, path, line)`` on a bad event line."""
     overrides = overrides or Overrides()
     track = "kvm_convert_memory" in text  # attributes are replayed only if the trace converts memory
     explicit = False

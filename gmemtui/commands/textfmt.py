@@ -14,7 +14,7 @@ from itertools import groupby
 from typing import TextIO
 
 # One glyph per ladder size, by index (base page first), so a bar reads without colour. The TUI
-# uses the same order; the ladder itself is data (gmemtui.platform), this only picks a glyph.
+# uses the same order; the ladder itself is data (gmemtui.core.platform), this only picks a glyph.
 GLYPHS = ("░", "▒", "▓", "█")
 HOLE = " "
 # Okabe-Ito colour-blind-safe hues in 256-colour ANSI, by ladder index: vermillion, sky blue,

@@ -1,4 +1,4 @@
-"""Write a Layout as a commented SPEC §3 YAML file that ``layout_yaml.load_yaml`` reads back equal.
+"""Write a Layout as a commented docs/formats.md YAML file that ``layout_yaml.load_yaml`` reads back equal.
 
 Written by hand, not with ``yaml.dump``, so the file reads like the hand-written layouts: hex
 addresses, page-size names (``2M``), flags by name, one comment per slot saying where it came from
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import yaml
 
-from .model import FLAG_NAMES, Layout, flag_names
-from .units import fmt_size
+from gmemtui.core.model import FLAG_NAMES, Layout, flag_names
+from gmemtui.core.units import fmt_size
 
 _INDENT = "  "
 _COMMENT_COL = 34

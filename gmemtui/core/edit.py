@@ -7,7 +7,7 @@ bindings of one file never overlap and stay inside a file of explicit size (``kv
 Clamping (rather than refusing) is what a drag wants: the edge stops at the neighbour.
 
 Moving a slot's *start* by d also moves ``ua`` and the guest_memfd ``offset`` by d, so every other
-frame keeps its host address and file index (SPEC §6: QEMU shrinking a RAM region from below).
+frame keeps its host address and file index (docs/tui.md: QEMU shrinking a RAM region from below).
 Moving a *whole* slot changes ``gpa`` only: the same host memory and file pages appear at another
 guest address, which is what changes the gpa/ua and gfn/index congruences (rules 3 and 11).
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .model import POLICIES, Layout, Slot
+from gmemtui.core.model import POLICIES, Layout, Slot
 
 PARTS = ("start", "end", "slot", "binding")
 _NO_LIMIT = 1 << 64  # a file of implicit size grows with its bindings (guest_memfd offsets are u64)

@@ -1,4 +1,4 @@
-"""``gmemtui convert FILE [-o OUT] [--force]``: a trace's final layout (or any layout) as YAML (SPEC §5).
+"""``gmemtui convert FILE [-o OUT] [--force]``: a trace's final layout (or any layout) as YAML.
 
 The YAML loads back to an equal layout (``layout_yaml.load_yaml``), so ``report`` on either gives the
 same coverage. Without ``-o`` it goes to stdout; a file is written atomically and never over an
@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import overrides_from
-from .loader import load
-from .model import Overrides
-from .units import fmt_size
-from .yaml_dump import dump_yaml
+from gmemtui.commands.options import overrides_from
+from gmemtui.core.model import Overrides
+from gmemtui.core.units import fmt_size
+from gmemtui.formats.loader import load
+from gmemtui.formats.yaml_dump import dump_yaml
 
 
 def header(path: str, kind: str, states: int, overrides: Overrides) -> str:
@@ -25,7 +25,7 @@ def header(path: str, kind: str, states: int, overrides: Overrides) -> str:
             "the layout)."
         )
         lines.append("Each slot's name is the trace line that made it; file sizes are the end of the")
-        lines.append("furthest binding any line of the trace made (SPEC §4).")
+        lines.append("furthest binding any line of the trace made (docs/formats.md).")
     given = [
         f"--{k.replace('_', '-')} {v}" for k, v in (
             ("policy", overrides.policy),
@@ -51,6 +51,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _write(path: str, text: str, force: bool) -> None:
-    from .fileio import write_new
+    from gmemtui.formats.fileio import write_new
 
     write_new(path, text, force)

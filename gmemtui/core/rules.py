@@ -1,4 +1,4 @@
-"""The rule of SPEC §2: the largest page a guest frame can be mapped with, and why not larger.
+"""The rule of docs/rules.md: the largest page a guest frame can be mapped with, and why not larger.
 
 Each rule is one kernel check, in the order the x86 fault path meets it:
 
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .model import Layout, Slot
-from .units import fmt_size
+from gmemtui.core.model import Layout, Slot
+from gmemtui.core.units import fmt_size
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Rule:
 class Attributes:
     """Which frames are PRIVATE (``kvm->mem_attr_array``; per VM, indexed by gfn).
 
-    ``bounds`` is None for the default of SPEC §3 (a frame is private iff its slot is a guest_memfd
+    ``bounds`` is None for the default of docs/formats.md (a frame is private iff its slot is a guest_memfd
     slot); else the sorted edges of the merged private ranges: start0, end0, start1, end1, ...
     """
 
@@ -92,7 +92,7 @@ class Attributes:
 
 @dataclass(frozen=True)
 class SlotFacts:
-    """One slot's inputs to the rules, in frames (B, P, U, O of SPEC §1) plus the VM-wide settings."""
+    """One slot's inputs to the rules, in frames (B, P, U, O of docs/rules.md) plus the VM-wide settings."""
 
     slot: Slot
     B: int
@@ -304,7 +304,7 @@ REASON_CODES: tuple[str, ...] = tuple(r.code for r in RULES)
 
 
 def rules_for(uses_gmem: bool, private: bool) -> tuple[Rule, ...]:
-    """The rules checked for a frame (SPEC §2's three tables), in order.
+    """The rules checked for a frame (docs/rules.md's three tables), in order.
 
     ``uses_gmem``: the frame is private, or its slot is guest_memfd-only (``kvm_memslot_is_gmem_only``).
     """
@@ -325,7 +325,7 @@ def _applicable(facts: SlotFacts, private: bool) -> tuple[Rule, ...]:
 
 
 def applies(rule: Rule, facts: SlotFacts, private: bool) -> bool:
-    """Whether a rule is checked for a frame with this attribute (SPEC §2's three tables)."""
+    """Whether a rule is checked for a frame with this attribute (docs/rules.md's three tables)."""
     return rule in _applicable(facts, private)
 
 
@@ -356,7 +356,7 @@ def size_steps(facts: SlotFacts, private: bool) -> tuple[SizeStep, ...]:
     """The slot-level rules evaluated once for this slot and attribute, one step per size above the base.
 
     Walks the sizes from the largest down: a rule that holds at a size holds at every smaller one
-    (every rule is monotone, SPEC §2), so each smaller size resumes at the rule that stopped the
+    (every rule is monotone, docs/rules.md), so each smaller size resumes at the rule that stopped the
     larger one and every rule is evaluated about once.
     """
     key = (facts.uses_gmem(private), private)

@@ -1,4 +1,4 @@
-"""Semantic checks of a layout, shared by the YAML loader, trace replay and the TUI (SPEC §3).
+"""Semantic checks of a layout, shared by the YAML loader, trace replay and the TUI (docs/formats.md).
 
 ``check_layout`` rejects what ``KVM_SET_USER_MEMORY_REGION2`` / ``KVM_CREATE_GUEST_MEMFD`` would
 reject, or what makes the model meaningless: ``__kvm_set_memory_region`` (virt/kvm/kvm_main.c)
@@ -8,7 +8,7 @@ below ``KVM_ADDRESS_SPACE_NUM``, no overlap with another slot of the same addres
 ``kvm_gmem_bind`` (virt/kvm/guest_memfd.c) wants the binding inside the file and not overlapping
 another binding of that file.
 
-``layout_warnings`` lists what is computed all the same but deserves a remark (SPEC §3).
+``layout_warnings`` lists what is computed all the same but deserves a remark (docs/formats.md).
 Everything is closed form: sorts and sweeps over slots and ranges, never over frames.
 """
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
-from .errors import InputError
-from .model import FLAG_NAMES, POLICIES, GmemFile, Layout, Slot, Warning_
-from .platform import PLATFORMS, Platform
-from .units import fmt_size
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import FLAG_NAMES, POLICIES, GmemFile, Layout, Slot, Warning_
+from gmemtui.core.platform import PLATFORMS, Platform
+from gmemtui.core.units import fmt_size
 
 _KNOWN_FLAG_BITS = sum(FLAG_NAMES.values())
 UA_LIMIT = 1 << 64  # userspace_addr is a __u64
@@ -36,7 +36,7 @@ def h(value: int) -> str:
 
 
 def base_words(plat: Platform) -> str:
-    """'4 KiB' for x86-64: the base page, as the SPEC writes it."""
+    """'4 KiB' for x86-64: the base page, as docs/rules.md writes it."""
     text = fmt_size(plat.base.bytes)
     return f"{text[:-1]} {text[-1]}iB" if text[-1].isalpha() else f"{text} bytes"
 
@@ -231,7 +231,7 @@ def private_bytes(layout: Layout, lo: int, hi: int, merged: tuple[list[int], lis
 
 
 def layout_warnings(layout: Layout) -> list[Warning_]:
-    """SPEC §3 warnings plus the layout's own notes, in file order (warnings without a line last)."""
+    """docs/formats.md warnings plus the layout's own notes, in file order (warnings without a line last)."""
     out: list[Warning_] = list(layout.notes)
     for s in layout.slots:
         if s.gmem is not None and (s.log_dirty or s.readonly):

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
-from .model import Layout, Overrides
+from gmemtui.core.errors import InputError
+from gmemtui.core.model import Layout, Overrides
 
-# An event line: the event name followed on the same line by a Slot# or slot= field (SPEC §4).
+# An event line: the event name followed on the same line by a Slot# or slot= field (docs/formats.md).
 TRACE_EVENT_RE = re.compile(r"kvm_set_user_memory\b.*?(?:Slot#|\bslot=)")
 
 
@@ -46,15 +46,15 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
     if text is None:
         text = read_text(path)
     if is_trace(text):
-        from .trace import load_trace
+        from gmemtui.formats.trace import load_trace
 
         replay = load_trace(text, path, overrides)
         return Loaded(overrides.apply(replay.layout), path, text, "trace", replay.states)
-    from .layout_yaml import load_yaml
+    from gmemtui.formats.yaml_load import load_yaml
 
     return Loaded(overrides.apply(load_yaml(text, path)), path, text, "yaml")
 
 
 def default_layout_path() -> str:
     """The seed layout, shipped as package data so ``gmemtui`` works outside the checkout."""
-    return str(Path(__file__).parent / "data" / "qemu-snp-seed.yaml")
+    return str(Path(__file__).resolve().parent.parent / "data" / "qemu-snp-seed.yaml")

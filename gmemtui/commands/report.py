@@ -1,6 +1,6 @@
-"""``gmemtui report FILE``: coverage per slot and in total, with the runs and their reasons (SPEC §5).
+"""``gmemtui report FILE``: coverage per slot and in total, with the runs and their reasons.
 
-Three forms of one computation: ``report_dict`` (the ``--json`` schema of SPEC §5, reused by the TUI
+Three forms of one computation: ``report_dict`` (the ``--json`` schema of docs/commands.md, reused by the TUI
 and the benchmarks), a text report for the terminal and ``--markdown`` for mail and pull requests.
 """
 
@@ -12,15 +12,24 @@ import sys
 from collections.abc import Sequence
 from functools import lru_cache
 
-from .coverage import Coverage, Run, SlotCoverage, compute
-from .errors import InputError
-from .gcpause import paused_gc
-from .jsonout import dumps_indented, flat_encoder
-from .loader import Loaded, load
-from .model import Layout, Slot, Warning_, flag_names
-from .textfmt import Painter, bar_cells, glyph_legend, md_table, pct, render_bar, use_colour, wrap
-from .units import fmt_size
-from .units import fmt_size_approx as _fmt_size_approx
+from gmemtui.commands.jsonout import dumps_indented, flat_encoder
+from gmemtui.commands.textfmt import (
+    Painter,
+    bar_cells,
+    glyph_legend,
+    md_table,
+    pct,
+    render_bar,
+    use_colour,
+    wrap,
+)
+from gmemtui.core.coverage import Coverage, Run, SlotCoverage, compute
+from gmemtui.core.errors import InputError
+from gmemtui.core.gcpause import paused_gc
+from gmemtui.core.model import Layout, Slot, Warning_, flag_names
+from gmemtui.core.units import fmt_size
+from gmemtui.core.units import fmt_size_approx as _fmt_size_approx
+from gmemtui.formats.loader import Loaded, load
 
 # A big layout repeats a few run and slot sizes thousands of times: format each once.
 fmt_size_approx = lru_cache(maxsize=4096)(_fmt_size_approx)
@@ -46,13 +55,13 @@ def pick_state(loaded: Loaded, state: int | None, option: str = "--state") -> tu
 
 
 def layout_warnings(layout: Layout) -> list[Warning_]:
-    from .validate import layout_warnings as warnings
+    from gmemtui.core.validate import layout_warnings as warnings
 
     return warnings(layout)
 
 
 def slot_dict(slot: Slot) -> dict[str, object]:
-    """A slot's identity and arguments as in SPEC §5 (no coverage)."""
+    """A slot's identity and arguments as in docs/commands.md (no coverage)."""
     return {
         "as": slot.as_,
         "slot": slot.slot,
@@ -81,7 +90,7 @@ def total_dict(cov: Coverage) -> dict[str, object]:
 def report_dict(
     obj: Loaded | Layout, file: str | None = None, cov: Coverage | None = None
 ) -> dict[str, object]:
-    """The ``report --json`` document of SPEC §5 for a layout (or a Loaded's final layout)."""
+    """The ``report --json`` document of docs/commands.md for a layout (or a Loaded's final layout)."""
     layout = obj.layout if isinstance(obj, Loaded) else obj
     if file is None and isinstance(obj, Loaded):
         file = obj.path
@@ -328,7 +337,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from .cli import overrides_from
+    from gmemtui.commands.options import overrides_from
 
     overrides = overrides_from(args)
     loaded = load(args.file, overrides)

@@ -1,4 +1,4 @@
-"""Read a YAML layout (SPEC §3) into a Layout, with ``FILE:LINE`` for every problem.
+"""Read a YAML layout (docs/formats.md) into a Layout, with ``FILE:LINE`` for every problem.
 
 The file is composed, not constructed (``yaml.compose`` with the safe loader): every key and value
 keeps its mark, so an error names the line it is on, and numbers are parsed from the node's own
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import InputError
-from .gcpause import paused_gc
-from .model import (
+from gmemtui.core.errors import InputError
+from gmemtui.core.gcpause import paused_gc
+from gmemtui.core.model import (
     DEFAULT_POLICY,
     FLAG_NAMES,
     KVM_MEM_GUEST_MEMFD,
@@ -30,9 +30,9 @@ from .model import (
     PrivateRange,
     Slot,
 )
-from .platform import DEFAULT_ARCH, PLATFORMS, Platform
-from .units import parse_size
-from .validate import (
+from gmemtui.core.platform import DEFAULT_ARCH, PLATFORMS, Platform
+from gmemtui.core.units import parse_size
+from gmemtui.core.validate import (
     as_problem,
     check_layout,
     layout_errors,
@@ -467,7 +467,7 @@ def load_yaml(text: str, path: str) -> Layout:
 def _load_yaml(text: str, path: str) -> Layout:
     root = compose(text, path)
     if root is None:
-        raise InputError("empty file: expected a mapping with 'slots' (SPEC §3)", path, 1)
+        raise InputError("empty file: expected a mapping with 'slots' (docs/formats.md)", path, 1)
     if not isinstance(root, MappingNode):
         raise InputError(f"not a layout: expected a mapping with 'slots', got {describe(root)}", path, 1)
 

@@ -1,4 +1,4 @@
-"""Save an edited layout back into the user's YAML text, changing only what changed (SPEC §3).
+"""Save an edited layout back into the user's YAML text, changing only what changed (docs/formats.md).
 
 A round trip through a YAML library would lose comments, key order and number style, so this
 splices: the original text is composed (nodes keep the character index of every scalar), each
@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .layout_yaml import FILE_KEYS, SLOT_KEYS, TOP_KEYS, is_null, parse_int_text
-from .model import FLAG_NAMES, KVM_MEM_GUEST_MEMFD, GmemFile, Layout, Slot
-from .platform import Platform
-from .units import fmt_size
+from gmemtui.core.model import FLAG_NAMES, KVM_MEM_GUEST_MEMFD, GmemFile, Layout, Slot
+from gmemtui.core.platform import Platform
+from gmemtui.core.units import fmt_size
+from gmemtui.formats.yaml_load import FILE_KEYS, SLOT_KEYS, TOP_KEYS, is_null, parse_int_text
 
 _HEX_RE = re.compile(r"^0([xX])([0-9a-fA-F_]+)$")
 _OCT_BIN_RE = re.compile(r"^0([oObB])([0-7_]+)$")
