@@ -138,7 +138,7 @@ class Reference:
         # private frames: rules 6-11; shared frames of an mmap file: 7, 9, 10, 11
         if private and slot.gmem is None:
             return "no-guest-memfd"
-        if lay.policy == "4k-only":
+        if lay.policy in ("mainline", "4k-only"):
             return "gmem-4k-only"
         if private and N > lay.private_max_page >> sh:
             return "platform-cap"

@@ -257,7 +257,8 @@ SLOT = "slots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x1000\n"
         ),
         # unknown arch, policy, flag
         ("arch: arm64\n", 1, "unknown arch 'arm64' (known: x86_64)"),
-        ("policy: per_range\n", 1, "unknown policy 'per_range' (known: per-range, whole-binding, 4k-only)"),
+        ("policy: per_range\n", 1,
+         "unknown policy 'per_range' (known: per-range, whole-binding, mainline; 4k-only = mainline)"),
         (SLOT + "    flags: [log-dirty]\n", 5, "unknown flag 'log-dirty' (did you mean 'log_dirty'?)"),
         (SLOT + "    flags: [guest_memfd]\n", 5, "unknown flag 'guest_memfd' (bind a file"),
         (SLOT + "    flags: 8\n", 5, "flags: unknown bits 0x8"),

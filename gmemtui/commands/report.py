@@ -26,7 +26,7 @@ from gmemtui.commands.textfmt import (
 from gmemtui.core.coverage import Coverage, Run, SlotCoverage, compute
 from gmemtui.core.errors import InputError
 from gmemtui.core.gcpause import paused_gc
-from gmemtui.core.model import Layout, Slot, Warning_, flag_names
+from gmemtui.core.model import POLICY_MODELS, Layout, Slot, Warning_, flag_names, policy_title
 from gmemtui.core.units import fmt_size
 from gmemtui.core.units import fmt_size_approx as _fmt_size_approx
 from gmemtui.formats.loader import Loaded, load
@@ -173,7 +173,8 @@ def _slot_json(sc: SlotCoverage) -> str:
 
 
 def settings_line(layout: Layout) -> str:
-    return (f"{layout.arch} · policy {layout.policy} · host_max_page {fmt_size(layout.host_max_page)}"
+    return (f"{layout.arch} · policy {policy_title(layout.policy)}"
+            f" · host_max_page {fmt_size(layout.host_max_page)}"
             f" · private_max_page {fmt_size(layout.private_max_page)}")
 
 
@@ -288,7 +289,8 @@ def format_markdown(layout: Layout, file: str, state: str | None = None, cov: Co
     else:  # a heading cannot wrap: the name goes in a paragraph of its own
         out.extend(["### gmemtui report", ""] + wrap(f"**{layout.name or file}**") + [""])
     src = f"`{file}`" + (f" ({state})" if state else "")
-    out.extend(wrap(f"{src} · {layout.arch} · policy `{layout.policy}`", first="- "))
+    models = POLICY_MODELS.get(layout.policy, "?")
+    out.extend(wrap(f"{src} · {layout.arch} · policy `{layout.policy}` ({models})", first="- "))
     out.append(f"- host_max_page {fmt_size(layout.host_max_page)}"
                f" · private_max_page {fmt_size(layout.private_max_page)}")
     fl = files_line(layout)

@@ -11,8 +11,29 @@ from dataclasses import dataclass, field, replace
 
 from gmemtui.core.platform import PLATFORMS, Platform
 
-POLICIES = ("per-range", "whole-binding", "4k-only")
+POLICIES = ("per-range", "whole-binding", "mainline")
 DEFAULT_POLICY = "per-range"
+# Older spellings read as the policy they name: files, ``--policy`` and the TUI accept them, and a
+# layout holds the canonical name (saving rewrites the file's word only when the policy changed).
+POLICY_ALIASES = {"4k-only": "mainline"}
+POLICY_NAMES = POLICIES + tuple(POLICY_ALIASES)  # every accepted spelling
+# What each policy models, for people (JSON keeps the bare name).
+POLICY_MODELS = {
+    "per-range": "posted patches",
+    "whole-binding": "Sep 2023 patch",
+    "mainline": "Linux 6.8–7.0",
+}
+
+
+def canonical_policy(name: str) -> str:
+    """``4k-only`` -> ``mainline``; any other name unchanged (unknown names are validate's job)."""
+    return POLICY_ALIASES.get(name, name)
+
+
+def policy_title(name: str) -> str:
+    """``mainline (Linux 6.8–7.0)``: the policy with what it models."""
+    name = canonical_policy(name)
+    return f"{name} ({POLICY_MODELS[name]})" if name in POLICY_MODELS else name
 
 # include/uapi/linux/kvm.h
 KVM_MEM_LOG_DIRTY_PAGES = 1 << 0
@@ -108,6 +129,10 @@ class Layout:
     # warnings found while reading (e.g. a trace deleting a slot it never made); others are derived
     notes: tuple[Warning_, ...] = field(default=(), compare=False)
 
+    def __post_init__(self) -> None:
+        if self.policy in POLICY_ALIASES:  # read an alias as the policy it names
+            object.__setattr__(self, "policy", POLICY_ALIASES[self.policy])
+
     @property
     def platform(self) -> Platform:
         return PLATFORMS[self.arch]
@@ -161,7 +186,7 @@ class Overrides:
     def apply(self, layout: Layout) -> Layout:
         changes: dict[str, object] = {}
         if self.policy is not None:
-            changes["policy"] = self.policy
+            changes["policy"] = canonical_policy(self.policy)
         if self.host_max_page is not None:
             changes["host_max_page"] = self.host_max_page
         if self.private_max_page is not None:

@@ -258,8 +258,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         7, "gmem-4k-only", "gmem", "kvm_gmem_get_pfn (merged guest_memfd reports order 0)",
-        "Mainline guest_memfd only hands out base pages (policy 4k-only).",
-        lambda s, f, n, p: s.policy == "4k-only",
+        "Mainline guest_memfd only hands out base pages (policy mainline, alias 4k-only).",
+        lambda s, f, n, p: s.policy == "mainline",
         lambda s, f, n, p: f"policy {s.policy}",
         reads=lambda s: s.policy,
     ),

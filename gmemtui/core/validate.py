@@ -18,7 +18,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
 from gmemtui.core.errors import InputError
-from gmemtui.core.model import FLAG_NAMES, POLICIES, GmemFile, Layout, Slot, Warning_
+from gmemtui.core.model import FLAG_NAMES, POLICIES, POLICY_ALIASES, GmemFile, Layout, Slot, Warning_
 from gmemtui.core.platform import PLATFORMS, Platform
 from gmemtui.core.units import fmt_size
 
@@ -109,7 +109,8 @@ def layout_errors(layout: Layout, path: str) -> list[InputError]:
         return errors
     plat = layout.platform
     if layout.policy not in POLICIES:
-        err(f"unknown policy {layout.policy!r} (known: {', '.join(POLICIES)})", None)
+        aliases = ", ".join(f"{a} = {c}" for a, c in POLICY_ALIASES.items())
+        err(f"unknown policy {layout.policy!r} (known: {', '.join(POLICIES)}; {aliases})", None)
     for what in ("host_max_page", "private_max_page"):
         problem = page_problem(what, getattr(layout, what), plat)
         if problem:

@@ -25,6 +25,8 @@ from gmemtui.core.model import (
     FLAG_NAMES,
     KVM_MEM_GUEST_MEMFD,
     POLICIES,
+    POLICY_ALIASES,
+    POLICY_NAMES,
     GmemFile,
     Layout,
     PrivateRange,
@@ -198,6 +200,15 @@ def as_choice(node: Node, what: str, choices: tuple[str, ...]) -> str:
     text = scalar_text(node, what, f"one of {', '.join(choices)}")
     if text not in choices:
         raise _Bad(line_of(node), f"unknown {what} {shown(text)} (known: {', '.join(choices)})")
+    return text
+
+
+def as_policy(node: Node) -> str:
+    """A policy name; an alias (``4k-only``) is read as the policy it names (Layout keeps that)."""
+    text = scalar_text(node, "policy", f"one of {', '.join(POLICY_NAMES)}")
+    if text not in POLICY_NAMES:
+        aliases = ", ".join(f"{a} = {c}" for a, c in POLICY_ALIASES.items())
+        raise _Bad(line_of(node), f"unknown policy {shown(text)} (known: {', '.join(POLICIES)}; {aliases})")
     return text
 
 
@@ -483,7 +494,7 @@ def _load_yaml(text: str, path: str) -> Layout:
     plat = PLATFORMS[arch]
     r = _Reader(plat, errors)
     name = r.get(top, "name", lambda n: as_str(n, "name"), None)
-    policy = r.get(top, "policy", lambda n: as_choice(n, "policy", POLICIES), DEFAULT_POLICY)
+    policy = r.get(top, "policy", as_policy, DEFAULT_POLICY)
     host = r.get(
         top,
         "host_max_page",

@@ -7,7 +7,7 @@ What this kernel cannot show is named, not counted as a disagreement:
   uses ``private: []`` (shared frames of a guest_memfd slot come from ``ua``, or from the file for
   an ``mmap: true`` file, ``kvm_memslot_is_gmem_only``);
 * guest_memfd folios: mainline guest_memfd hands out order-0 folios (``kvm_gmem_get_pfn``), so
-  the prediction uses policy ``4k-only``;
+  the prediction uses policy ``mainline``;
 * sizes above the guest's own page size: under shadow paging the guest page caps KVM's, and the
   guest maps with the ladder's second size (no 1G guest pages: no pdpe1gb in the guest CPUID);
 * a huge host page the host did not supply (THP allocation can fail): checked in pagemap and
@@ -77,11 +77,11 @@ def kernel_layout(layout: Layout, accepted: list[Slot], flav: Flavour, notes: li
     else:
         notes.append("memory attributes are not set by check: every frame is shared")
         changes["private"] = ()
-    if any(s.gmem is not None for s in accepted) and layout.policy != "4k-only":
+    if any(s.gmem is not None for s in accepted) and layout.policy != "mainline":
         if any(f.mmap for f in layout.files):
             notes.append(f"guest_memfd folios: this kernel's guest_memfd gives order-0 folios, so mmap: true "
-                         f"slots are predicted with policy 4k-only (the layout says {layout.policy})")
-        changes["policy"] = "4k-only"
+                         f"slots are predicted with policy mainline (the layout says {layout.policy})")
+        changes["policy"] = "mainline"
     return replace(layout, **changes)  # type: ignore[arg-type]
 
 

@@ -16,7 +16,7 @@ from textual.widgets import Footer
 
 from gmemtui.core import edit
 from gmemtui.core.coverage import Coverage
-from gmemtui.core.model import Layout
+from gmemtui.core.model import Layout, canonical_policy
 from gmemtui.formats.loader import Loaded
 from gmemtui.tui import palette
 from gmemtui.tui.history import History
@@ -273,6 +273,11 @@ class GmemApp(App[None]):
 
     def action_cycle_policy(self) -> None:
         self.commit(edit.cycle_policy(self.history.present))
+
+    def action_set_policy(self, policy: str) -> None:
+        """From the command palette; an alias (``4k-only``) is read as the policy it names."""
+        if self.history.present.policy != canonical_policy(policy):
+            self.commit(self.history.present.with_settings(policy=policy))
 
     def action_cycle_host(self) -> None:
         self.commit(edit.cycle_host_max_page(self.history.present))

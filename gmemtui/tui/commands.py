@@ -18,7 +18,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 from textual.screen import Screen
 
-from gmemtui.core.model import POLICIES
+from gmemtui.core.model import POLICIES, POLICY_ALIASES, policy_title
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,10 @@ def extra_actions(app: App) -> list[tuple[str, str, str]]:
     extras: list[tuple[str, str, str]] = []
     if hasattr(app, "action_set_policy"):
         for policy in POLICIES:
-            extras.append((f"Set policy {policy}", f"set_policy({policy!r})",
-                           f"Compute coverage with the {policy} rule of guest_memfd"))
+            aliases = [a for a, c in POLICY_ALIASES.items() if c == policy]
+            alias = f" (alias {', '.join(aliases)})" if aliases else ""
+            extras.append((f"Set policy {policy}{alias}", f"set_policy({policy!r})",
+                           f"Compute coverage with the {policy_title(policy)} rule of guest_memfd"))
     return extras
 
 

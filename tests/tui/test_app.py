@@ -38,7 +38,7 @@ async def test_policy_key_turns_slot5_all_4k_under_whole_binding(seed) -> None:
         bar = app.query_one("#gpa-0").render_line(1).text
         assert "▒" not in bar and "▚" not in bar  # every cell 4K
         await pilot.press("p")
-        assert app.layout.policy == "4k-only"
+        assert app.layout.policy == "mainline"
         await pilot.press("u", "u")
         assert app.layout is seed.layout and "modified" not in app.title_bar.plain
         await pilot.press("U")
@@ -215,7 +215,7 @@ async def test_save_as_writes_yaml_and_asks_before_overwriting(tmp_path) -> None
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await pilot.pause()
-        assert load(str(tmp_path / "seed.yaml")).layout.policy == "4k-only" == app.layout.policy
+        assert load(str(tmp_path / "seed.yaml")).layout.policy == "mainline" == app.layout.policy
 
 
 async def test_page_colours_come_from_the_theme(seed) -> None:
@@ -231,3 +231,20 @@ async def test_page_colours_come_from_the_theme(seed) -> None:
         await pilot.pause()
         await pilot.pause()
         assert bar.render_line(1)._segments[0].style.color.triplet.hex == "#123456"
+
+
+async def test_palette_sets_mainline_and_reads_the_alias(seed) -> None:
+    from gmemtui.tui.commands import GmemCommands
+
+    app = GmemApp(seed, path_opened=False)
+    async with app.run_test(size=SIZE) as pilot:
+        provider = GmemCommands(app.screen)
+        hits = [h async for h in provider.search("4k-only")]
+        assert [h.text for h in hits][:1] == ["Set policy mainline (alias 4k-only)"]
+        await hits[0].command()
+        await pilot.pause()
+        assert app.layout.policy == "mainline"
+        assert "mainline" in app.title_bar.plain
+        app.action_set_policy("4k-only")  # the alias is the same policy: no new edit
+        await pilot.press("u")
+        assert app.layout.policy == "per-range"

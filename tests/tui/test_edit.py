@@ -88,7 +88,7 @@ def test_nudge_goes_to_the_next_multiple() -> None:
 def test_what_if_cycles() -> None:
     layout = seed()
     assert [edit.cycle_policy(layout).policy, edit.cycle_policy(edit.cycle_policy(layout)).policy] == [
-        "whole-binding", "4k-only"]
+        "whole-binding", "mainline"]
     assert edit.cycle_host_max_page(layout).host_max_page == G1
     assert edit.cycle_private_max_page(layout).private_max_page == K4
     assert {f.max_page for f in edit.cycle_gmem_max_page(layout).files} == {G1}

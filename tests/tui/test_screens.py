@@ -167,7 +167,8 @@ async def test_help_explains_every_reason_code_and_every_key() -> None:
         for rule in RULES:
             assert rule.code in text
             assert " ".join(rule.plain.split()) in text
-        for policy in ("per-range", "whole-binding", "4k-only"):
+        for policy in ("per-range (posted patches)", "whole-binding (Sep 2023 patch)",
+                       "mainline (Linux 6.8–7.0)", "alias 4k-only"):
             assert policy in text
         # keys come from the live bindings: app, screen and widgets; undescribed ones are left out
         for words in ("Undo", "Save", "Cycle policy", "Zap the probe", "^s"):
@@ -207,7 +208,8 @@ async def test_commands_list_every_described_binding_and_the_policy_setters() ->
         provider = GmemCommands(app.screen)
         titles = [h.text for h in await _hits(provider, None)]
         for title in ("Undo", "Save", "Cycle policy", "Help", "Zap the probe",
-                      "Set policy per-range", "Set policy whole-binding", "Set policy 4k-only"):
+                      "Set policy per-range", "Set policy whole-binding",
+                      "Set policy mainline (alias 4k-only)"):
             assert title in titles
         assert "" not in titles and "secret" not in titles
         entries = {e.description: e for e in collect_actions(app, app.screen)}

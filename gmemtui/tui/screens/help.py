@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from gmemtui.core.model import POLICIES
+from gmemtui.core.model import POLICIES, POLICY_ALIASES, policy_title
 from gmemtui.core.rules import RULES, Rule, rules_for
 from gmemtui.tui.commands import collect_actions
 
@@ -38,7 +38,8 @@ POLICY_TEXT = {
     "with the guest frame (the v13 patch, the THP and HugeTLB guest_memfd RFCs).",
     "whole-binding": "huge folios only when the whole binding (offset and size) is aligned; one "
     "unaligned edge costs the whole slot its huge pages (the Sep 2023 [PATCH 06/13]).",
-    "4k-only": "guest_memfd always hands out 4K pages: what mainline Linux does since 6.8.",
+    "mainline": "guest_memfd always hands out base pages (order-0 folios): what merged Linux does from "
+    "6.8 through 7.0, on x86 and arm64 (alias 4k-only).",
 }
 
 # Used when the app does not publish its own list (GmemApp.MOUSE_HELP: tuple of (gesture, effect)).
@@ -122,7 +123,9 @@ def policy_table() -> Table:
     table.add_column("policy", no_wrap=True, style="bold")
     table.add_column("meaning", ratio=1)
     for policy in POLICIES:
-        table.add_row(policy, POLICY_TEXT.get(policy, ""))
+        aliases = [a for a, c in POLICY_ALIASES.items() if c == policy]
+        title = policy_title(policy) + (f"\nalias {', '.join(aliases)}" if aliases else "")
+        table.add_row(title, POLICY_TEXT.get(policy, ""))
     return table
 
 
