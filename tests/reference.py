@@ -135,13 +135,11 @@ class Reference:
             if N > lay.host_max_page >> sh:
                 return "host-page"
             return None
-        # private frames: rules 6-11; shared frames of an mmap file: 7, 9, 10, 11
+        # private frames: rules 6, 7, 9, 10, 11, 8; shared frames of an mmap file: 7, 9, 10, 11
         if private and slot.gmem is None:
             return "no-guest-memfd"
         if lay.policy in ("mainline", "4k-only"):
             return "gmem-4k-only"
-        if private and N > lay.private_max_page >> sh:
-            return "platform-cap"
         assert file is not None
         if N > file.max_page >> sh:
             return "folio-cap"
@@ -149,6 +147,9 @@ class Reference:
             return "whole-binding"
         if not cong(B, O):
             return "offset-misaligned"
+        # the vendor cap last: the kernel asks the folio order first (kvm_gmem_max_mapping_level)
+        if private and N > lay.private_max_page >> sh:
+            return "platform-cap"
         return None
 
     def verdict(self, as_: int, slot_id: int, g: int) -> Verdict:

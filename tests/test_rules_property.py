@@ -213,6 +213,19 @@ CASES: list[tuple[str, dict, int, tuple]] = [
     ("offset-misaligned 2M", dict(slot_offset=M2), G, ("2M", True, "offset-misaligned")),
     ("offset-misaligned 2M mmap shared", dict(slot_offset=M2, file_mmap=True, private=()), G,
      ("2M", False, "offset-misaligned")),
+    # the kernel asks the folio order before the vendor (kvm_gmem_max_mapping_level): 6, 7, 9, 10, 11, 8
+    ("folio-cap before platform-cap 4K", dict(file_max_page=K4, private_max_page=K4), G,
+     ("4K", True, "folio-cap")),
+    ("folio-cap before platform-cap 2M", dict(file_max_page=M2, private_max_page=M2), G,
+     ("2M", True, "folio-cap")),
+    ("platform-cap below folio-cap", dict(file_max_page=M2, private_max_page=K4), G,
+     ("4K", True, "platform-cap")),
+    ("whole-binding before platform-cap", dict(policy="whole-binding", slot_size=2 * G + K4,
+                                               private_max_page=K4), G, ("4K", True, "whole-binding")),
+    ("offset-misaligned before platform-cap", dict(slot_offset=K4, private_max_page=K4), G,
+     ("4K", True, "offset-misaligned")),
+    ("gmem-4k-only before folio-cap", dict(policy="mainline", file_max_page=K4), G,
+     ("4K", True, "gmem-4k-only")),
     # shared frames of a non-mmap gmem slot ignore the file; mmap ones ignore the host page
     ("shared ignores file", dict(private=(), file_max_page=K4, slot_offset=K4), G, ("1G", False, None)),
     ("mmap shared ignores host", dict(private=(), file_mmap=True, host_max_page=K4), G, ("1G", False, None)),
@@ -312,8 +325,9 @@ def test_explain_agrees_with_verdict(layout: Layout, data: st.DataObject) -> Non
         assert reason == first_fail.rule.code
         assert RULE_BY_CODE[reason] is first_fail.rule
     # checks come size by size, rules in the order of docs/rules.md within each size
-    order = [(names.index(c.page), c.rule.number) for c in checks]
+    order = [(names.index(c.page), RULES.index(c.rule)) for c in checks]
     assert order == sorted(order)
+    assert [r.number for r in RULES] == [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 8]
     s = facts.slot
     assert (names[k], facts.attrs.private_at(s, g), reason) == Reference(layout).verdict(s.as_, s.slot, g)
 

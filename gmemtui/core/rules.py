@@ -11,7 +11,9 @@ Each rule is one kernel check, in the order the x86 fault path meets it:
 * Private frames (and shared frames of guest_memfd-only slots, ``kvm_memslot_is_gmem_only``) take
   ``kvm_gmem_max_mapping_level``: the folio order guest_memfd reports (``kvm_gmem_get_pfn``; the
   policy says which kernel's rule), capped by the vendor (``gmem_max_mapping_level``: SNP RMP 2M,
-  TDX 4K).
+  TDX 4K). The folio order comes first: ``kvm_gmem_max_mapping_level`` returns the base page before
+  it asks the vendor, so the private rules run 6, 7, 9, 10, 11, 8 and a frame failing both caps
+  reports ``folio-cap`` (sizes do not depend on the order, reasons do).
 
 All numbers here are in base frames (``gfn = gpa >> 12`` on x86). Every rule is monotone in the page
 size, so the largest size where all hold is found by walking up the ladder until one fails.
@@ -264,14 +266,6 @@ RULES: tuple[Rule, ...] = (
         reads=lambda s: s.policy,
     ),
     Rule(
-        8, "platform-cap", "gmem", "gmem_max_mapping_level (SEV-SNP RMP 2M, TDX 4K)",
-        "The confidential-computing hardware caps private pages at this size.",
-        lambda s, f, n, p: p and n > s.private_max,
-        lambda s, f, n, p: _cap(s, n, "private_max_page", s.private_max)
-        if p else "shared frame: no vendor cap",
-        reads=lambda s: s.private_max,
-    ),
-    Rule(
         9, "folio-cap", "gmem", "kvm_gmem_get_pfn (max_order = folio order)",
         "The guest_memfd file cannot allocate a folio (huge page) this large.",
         lambda s, f, n, p: n > s.folio_max,
@@ -294,6 +288,15 @@ RULES: tuple[Rule, ...] = (
         lambda s, f, n, p: not _cong(s.B, s.O, n),
         lambda s, f, n, p: _vs(s, "gpa", s.B, "offset", s.O, n),
         reads=lambda s: _low_bit(s, s.B ^ s.O),
+    ),
+    Rule(
+        8, "platform-cap", "gmem",
+        "gmem_max_mapping_level (SEV-SNP RMP 2M, TDX 4K), asked after the folio order",
+        "The confidential-computing hardware caps private pages at this size.",
+        lambda s, f, n, p: p and n > s.private_max,
+        lambda s, f, n, p: _cap(s, n, "private_max_page", s.private_max)
+        if p else "shared frame: no vendor cap",
+        reads=lambda s: s.private_max,
     ),
 )
 
