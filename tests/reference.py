@@ -12,7 +12,8 @@ API (other tests import it; keep it stable):
 * ``reference_frames(layout)`` -> ``{(as, slot, gfn): (page, private, reason)}`` for every frame.
 * ``reference_runs(layout)`` -> ``{(as, slot): [(gpa, size, page, private, reason), ...]}``.
 * ``Reference(layout).verdict(as_, slot, gfn)`` -> ``(page, private, reason)`` for one frame
-  (for sampling big slots); ``.private(as_, gfn)`` -> the frame's attribute.
+  (for sampling big slots); ``.private(as_, gfn)`` -> the frame's attribute; ``.mappable(as_, slot,
+  gfn)`` -> False for a frame KVM maps at no size (rule 6).
 """
 
 from __future__ import annotations
@@ -151,6 +152,10 @@ class Reference:
         if private and N > lay.private_max_page >> sh:
             return "platform-cap"
         return None
+
+    def mappable(self, as_: int, slot_id: int, g: int) -> bool:
+        """Rule 6: a private frame of a slot without guest_memfd is mapped at no size at all."""
+        return not (self.private(as_, g) and self.slots[(as_, slot_id)].gmem is None)
 
     def verdict(self, as_: int, slot_id: int, g: int) -> Verdict:
         slot = self.slots[(as_, slot_id)]

@@ -57,7 +57,11 @@ def check_schema(doc: dict, layout: Layout) -> None:
         pos = s["gpa"]
         prev = None
         for r in s["runs"]:
-            assert list(r) == ["gpa", "size", "page", "private", "reason"]
+            # "mappable": false only on runs of private frames in a slot without guest_memfd (rule 6)
+            unmappable = r["private"] and s["guest_memfd"] is None
+            assert list(r) == ["gpa", "size", "page", "private", "reason"] + ["mappable"] * unmappable
+            if unmappable:
+                assert r["mappable"] is False and r["page"] == names[0]
             assert r["gpa"] == pos and r["size"] > 0 and r["page"] in names
             here = (r["page"], r["private"], r["reason"])
             assert here != prev, "adjacent runs must differ in page, attribute or reason"

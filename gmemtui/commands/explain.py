@@ -83,6 +83,7 @@ def explain_dict(layout: Layout, as_: int, gpa: int, file: str | None = None) ->
         "slot": slot_dict(slot),
         "file_offset": slot.offset + (g << shift) - slot.gpa if slot.gmem is not None else None,
         "private": private,
+        "mappable": run.mappable,  # False: rule 6, KVM maps this frame at no size
         "page": facts.page_names[k],
         "reason": reason,
         "run": run_dict(run),
@@ -123,7 +124,10 @@ def format_text(doc: dict, paint: Painter) -> str:
     out.append("")
     run = doc["run"]
     verdict = f"page {doc['page']}"
-    if doc["reason"]:
+    if not doc.get("mappable", True):
+        verdict = (f"NOT MAPPABLE (counted as {doc['page']}): a private frame in a slot without guest_memfd;"
+                   " a private access exits to userspace (KVM_EXIT_MEMORY_FAULT)")
+    elif doc["reason"]:
         nxt = next((c["page"] for c in doc["checks"] if not c["ok"]), "")
         verdict += f" · not {nxt}: {doc['reason']}"
     else:

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from gmemtui.commands.jsonout import dumps_indented, flat_encoder
 from gmemtui.commands.textfmt import (
+    NOT_MAPPABLE,
     Painter,
     bar_cells,
     glyph_legend,
@@ -76,7 +77,12 @@ def slot_dict(slot: Slot) -> dict[str, object]:
 
 
 def run_dict(run: Run) -> dict[str, object]:
-    return {"gpa": run.gpa, "size": run.size, "page": run.page, "private": run.private, "reason": run.reason}
+    """A run; ``"mappable": false`` is added only to runs KVM cannot map at all (rule 6)."""
+    d: dict[str, object] = {"gpa": run.gpa, "size": run.size, "page": run.page, "private": run.private,
+                            "reason": run.reason}
+    if not run.mappable:
+        d["mappable"] = False
+    return d
 
 
 def warning_dict(w: Warning_) -> dict[str, object]:
@@ -161,7 +167,7 @@ def _slot_json(sc: SlotCoverage) -> str:
             text[page], text[reason] = json.dumps(page), json.dumps(reason)
         runs.append(f'{{{_I10}"gpa": {r.gpa},{_I10}"size": {r.size},{_I10}"page": {text[page]},'
                     f'{_I10}"private": {"true" if r.private else "false"},{_I10}"reason": {text[reason]}'
-                    f'{_I8}}}')
+                    + ("" if r.mappable else f',{_I10}"mappable": false') + f'{_I8}}}')
     for k in sc.bytes:
         if k not in text:
             text[k] = json.dumps(k)
@@ -202,8 +208,15 @@ def bytes_line(counts: dict[str, int], whole: int, paint: Painter, names: Sequen
     return " · ".join(parts)
 
 
+NOT_MAPPABLE_TEXT = "NOT MAPPABLE (no guest_memfd)"
+
+
 def why_not_larger(run: Run, names: Sequence[str]) -> str:
-    """``not 1G: ua-misaligned``: the reason is the first rule failing at the next larger size."""
+    """``not 1G: ua-misaligned``: the reason is the first rule failing at the next larger size.
+
+    Frames KVM cannot map at all (rule 6) say so instead: their page is only where they are counted."""
+    if not run.mappable:
+        return NOT_MAPPABLE_TEXT
     if run.reason is None:
         return "largest page"
     nxt = names[names.index(run.page) + 1]
@@ -212,7 +225,7 @@ def why_not_larger(run: Run, names: Sequence[str]) -> str:
 
 def slot_bar(sc: SlotCoverage, names: Sequence[str], paint: Painter, width: int = BAR_WIDTH) -> str:
     index = {n: i for i, n in enumerate(names)}
-    runs = [(r.gpa, r.size, index[r.page]) for r in sc.runs]
+    runs = [(r.gpa, r.size, index[r.page] if r.mappable else NOT_MAPPABLE) for r in sc.runs]
     return render_bar(bar_cells(sc.slot.gpa, sc.slot.size, runs, width), paint)
 
 
@@ -224,9 +237,18 @@ def run_lines(runs: Sequence[Run], names: Sequence[str], paint: Painter, indent:
     out = []
     for r, row in zip(runs, rows, strict=True):
         page = paint.page(row[2].ljust(w[2]), index[r.page])
+        why = paint(row[4], "2") if r.mappable else paint(row[4], "1", "31")
         out.append(f"{indent}{row[0].ljust(w[0])}  {row[1].rjust(w[1])}  {page}  {row[3].ljust(w[3])}  "
-                   + paint(row[4], "2"))
+                   + why)
     return out
+
+
+def unmappable_note(nbytes: int, whole: int, paint: Painter) -> str:
+    """`` · not mappable 2M (0.1 %), counted as base page`` where rule 6 frames are."""
+    if not nbytes:
+        return ""
+    text = f"not mappable {fmt_size_approx(nbytes)} ({pct(nbytes, whole)}), counted as base page"
+    return " · " + paint(text, "1", "31")
 
 
 def warning_text(w: Warning_) -> str:
@@ -246,7 +268,7 @@ def format_text(layout: Layout, file: str, paint: Painter, state: str | None = N
     fl = files_line(layout)
     if fl:
         out.append(fl)
-    out.append(f"legend {glyph_legend(names, paint)}")
+    out.append(f"legend {glyph_legend(names, paint, cov.unmappable > 0)}")
     for sc in cov.slots:
         s = sc.slot
         out.append("")
@@ -256,12 +278,14 @@ def format_text(layout: Layout, file: str, paint: Painter, state: str | None = N
         out.append(f"  {f'[{s.gpa:#x}, {s.end:#x})'} {fmt_size_approx(s.size)} · ua {s.ua:#x}"
                    f" · {binding(s)} · flags {flags}")
         out.append(f"  {slot_bar(sc, names, paint)}")
-        out.append(f"  {bytes_line(sc.bytes, s.size, paint, names)}")
+        out.append(f"  {bytes_line(sc.bytes, s.size, paint, names)}"
+                   + unmappable_note(sc.unmappable, s.size, paint))
         out.extend(run_lines(sc.runs, names, paint, "    "))
     out.append("")
     nslots = len(cov.slots)
     out.append(paint(f"total {fmt_size_approx(cov.size)} in {nslots} slot{'s' if nslots != 1 else ''}", "1")
-               + f": {bytes_line(cov.total, cov.size, paint, names)}")
+               + f": {bytes_line(cov.total, cov.size, paint, names)}"
+               + unmappable_note(cov.unmappable, cov.size, paint))
     warnings = layout_warnings(layout)
     if warnings:
         out.append("")
@@ -316,6 +340,12 @@ def format_markdown(layout: Layout, file: str, state: str | None = None, cov: Co
     rows.append(["total"] + [f"{fmt_size_approx(cov.total[n])} {pct(cov.total[n], cov.size)}"
                              if cov.total[n] else "-" for n in names])
     out.extend(md_table(["as:slot", *names], rows, right=tuple(range(1, len(names) + 1))))
+    if cov.unmappable:
+        out.append("")
+        share = f"{fmt_size_approx(cov.unmappable)} ({pct(cov.unmappable, cov.size)})"
+        out.extend(wrap(f"**Not mappable:** {share} of private frames in slots without guest_memfd, "
+                        f"counted under {names[0]} above: KVM maps none of them "
+                        "(a private access exits to userspace)."))
     out.append("")
     rows = []
     for sc in cov.slots:

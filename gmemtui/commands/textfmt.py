@@ -20,6 +20,11 @@ HOLE = " "
 # Okabe-Ito colour-blind-safe hues in 256-colour ANSI, by ladder index: vermillion, sky blue,
 # bluish green, yellow.
 PAGE_COLOURS = (166, 75, 36, 220)
+# Frames KVM cannot map at all (rule 6, no-guest-memfd): a bar index below every page size (so a
+# cell that holds some shows them), its own glyph and colour (reddish purple).
+NOT_MAPPABLE = -1
+NOT_MAPPABLE_GLYPH = "╳"
+NOT_MAPPABLE_COLOUR = 169
 
 RESET = "\x1b[0m"
 BOLD = "1"
@@ -54,16 +59,22 @@ class Painter:
         return f"\x1b[{';'.join(codes)}m{text}{RESET}"
 
     def page(self, text: str, index: int) -> str:
-        """Text in the colour of the ladder size with this index."""
+        """Text in the colour of the ladder size with this index (or ``NOT_MAPPABLE``)."""
+        if index == NOT_MAPPABLE:
+            return self(text, f"38;5;{NOT_MAPPABLE_COLOUR}")
         return self(text, f"38;5;{PAGE_COLOURS[index % len(PAGE_COLOURS)]}")
 
     def glyph(self, index: int, count: int = 1) -> str:
-        return self.page(GLYPHS[index % len(GLYPHS)] * count, index)
+        glyph = NOT_MAPPABLE_GLYPH if index == NOT_MAPPABLE else GLYPHS[index % len(GLYPHS)]
+        return self.page(glyph * count, index)
 
 
-def glyph_legend(names: Sequence[str], paint: Painter) -> str:
-    """``░ 4K  ▒ 2M  ▓ 1G``."""
-    return "  ".join(f"{paint.glyph(i)} {name}" for i, name in enumerate(names))
+def glyph_legend(names: Sequence[str], paint: Painter, unmappable: bool = False) -> str:
+    """``░ 4K  ▒ 2M  ▓ 1G`` (and ``╳ not mappable`` where a layout has such frames)."""
+    items = [f"{paint.glyph(i)} {name}" for i, name in enumerate(names)]
+    if unmappable:
+        items.append(f"{paint.glyph(NOT_MAPPABLE)} not mappable")
+    return "  ".join(items)
 
 
 def bar_cells(start: int, size: int, runs: Sequence[tuple[int, int, int]], width: int) -> list[int | None]:

@@ -39,6 +39,10 @@ class Run:
     page: str
     private: bool
     reason: str | None
+    # False for the private frames of a slot without guest_memfd (rule 6): KVM does not map them at
+    # all, a private access exits to userspace (KVM_EXIT_MEMORY_FAULT). ``page`` is then the base page,
+    # so that the byte counts still sum to the slot's size.
+    mappable: bool = True
 
     @property
     def end(self) -> int:
@@ -51,6 +55,11 @@ class SlotCoverage:
     runs: tuple[Run, ...]
     bytes: dict[str, int]  # every ladder size, summing to the slot's size
 
+    @property
+    def unmappable(self) -> int:
+        """Bytes not mappable (counted under the base page in ``bytes``)."""
+        return sum(r.size for r in self.runs if not r.mappable)
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -61,6 +70,10 @@ class Coverage:
     @property
     def size(self) -> int:
         return sum(sc.slot.size for sc in self.slots)
+
+    @property
+    def unmappable(self) -> int:
+        return sum(sc.unmappable for sc in self.slots)
 
     def slot(self, key: tuple[int, int]) -> SlotCoverage:
         for sc in self.slots:
@@ -125,11 +138,12 @@ class Memo:
         at = (private, key, B % facts.page_frames[-1], facts.P)
         rel = self.uniform.get(at)
         if rel is None:
-            rel = self.uniform[at] = tuple((r.gpa - (B << shift), r.size, r.page, r.private, r.reason)
+            rel = self.uniform[at] = tuple((r.gpa - (B << shift), r.size, r.page, r.private, r.reason,
+                                            r.mappable)
                                            for r in _slot_runs(facts, edges=(), private=private,
                                                                memo=self, key=key))
         base = B << shift
-        return tuple([_run(gpa + base, size, page, p, reason) for gpa, size, page, p, reason in rel])
+        return tuple([_run(gpa + base, size, page, p, reason, m) for gpa, size, page, p, reason, m in rel])
 
 
 assert RULES.index(SLOT_EDGE) < RULES.index(MIXED), "Memo.uniform relies on slot-edge coming first"
@@ -180,14 +194,16 @@ def _slot_runs(
         else:
             last = [c, cuts[i + 1], k, private, reason]
             runs.append(last)
-    return tuple([_run(a << shift, (b - a) << shift, names[k], p, r) for a, b, k, p, r in runs])
+    gmem = facts.gmem  # rule 6: a private frame of a slot without guest_memfd is not mappable
+    return tuple([_run(a << shift, (b - a) << shift, names[k], p, r, gmem or not p)
+                  for a, b, k, p, r in runs])
 
 
-def _run(gpa: int, size: int, page: str, private: bool, reason: str | None) -> Run:
+def _run(gpa: int, size: int, page: str, private: bool, reason: str | None, mappable: bool = True) -> Run:
     """``Run(...)`` at half the cost: the frozen dataclass's ``__init__`` sets each field through
     ``object.__setattr__``; this fills ``__dict__`` at once (same value, equality and hash)."""
     run = _new(Run)
-    run.__dict__.update(gpa=gpa, size=size, page=page, private=private, reason=reason)
+    run.__dict__.update(gpa=gpa, size=size, page=page, private=private, reason=reason, mappable=mappable)
     return run
 
 

@@ -254,8 +254,9 @@ def layout_warnings(layout: Layout) -> list[Warning_]:
                 if n:
                     out.append(
                         Warning_(
-                            f"slot {s.slot}: {fmt_size(n)} of private frames but no guest_memfd: a private "
-                            "access cannot be served (they stay at the base page: no-guest-memfd)",
+                            f"slot {s.slot}: {fmt_size(n)} of private frames but no guest_memfd: not "
+                            "mappable, a private access exits to userspace (KVM_EXIT_MEMORY_FAULT); "
+                            "counted under the base page (no-guest-memfd)",
                             s.as_,
                             s.slot,
                             _line(s.line),

@@ -21,6 +21,13 @@ GLYPHS: tuple[str, ...] = ("░", "▒", "▓", "█")
 MIXED = "▚"
 HOLE = " "
 MAX_SIZES = len(GLYPHS)
+# Frames KVM cannot map at all (rule 6: private, in a slot without guest_memfd). Runs carry this
+# index instead of a ladder index: it sorts below every size (a cell holding some shows them) and,
+# as the last entry of ``styles()`` / the map's page colours, ``styles[-1]`` is its style.
+NOT_MAPPABLE = -1
+NOT_MAPPABLE_GLYPH = "╳"
+NOT_MAPPABLE_COLOUR = "#CC79A7"  # Okabe-Ito reddish purple
+NOT_MAPPABLE_VARIABLE = "gmem-not-mappable"
 
 
 def variable(k: int) -> str:
@@ -30,29 +37,42 @@ def variable(k: int) -> str:
 
 def theme_defaults() -> dict[str, str]:
     """For ``App.get_theme_variable_defaults``: used where the theme sets no page colours."""
-    return {variable(k): c for k, c in enumerate(DEFAULT_COLOURS)}
+    return {**{variable(k): c for k, c in enumerate(DEFAULT_COLOURS)},
+            NOT_MAPPABLE_VARIABLE: NOT_MAPPABLE_COLOUR}
 
 
 def glyph(k: int | None, mixed: bool = False) -> str:
     if k is None:
         return HOLE
-    return MIXED if mixed else GLYPHS[min(k, MAX_SIZES - 1)]
+    if mixed:
+        return MIXED
+    return NOT_MAPPABLE_GLYPH if k == NOT_MAPPABLE else GLYPHS[min(k, MAX_SIZES - 1)]
 
 
 def colour(variables: Mapping[str, str], k: int) -> Color:
+    if k == NOT_MAPPABLE:
+        return Color.parse(variables.get(NOT_MAPPABLE_VARIABLE, NOT_MAPPABLE_COLOUR))
     k = min(k, MAX_SIZES - 1)
     return Color.parse(variables.get(variable(k), DEFAULT_COLOURS[k]))
 
 
+def colours(variables: Mapping[str, str]) -> tuple[Color, ...]:
+    """Every ladder index's colour, then the not-mappable colour (so ``[NOT_MAPPABLE]`` finds it)."""
+    return tuple(colour(variables, k) for k in range(MAX_SIZES)) + (colour(variables, NOT_MAPPABLE),)
+
+
 def styles(variables: Mapping[str, str], background: str | None = None) -> tuple[Style, ...]:
-    """One rich Style per ladder index (glyph colour on the bar background)."""
+    """One rich Style per ladder index, then not mappable's (glyph colour on the bar background)."""
     bg = Color.parse(background).rich_color if background else None
-    return tuple(Style(color=colour(variables, k).rich_color, bgcolor=bg) for k in range(MAX_SIZES))
+    return tuple(Style(color=c.rich_color, bgcolor=bg) for c in colours(variables))
 
 
 def legend(names: tuple[str, ...]) -> list[tuple[str, str, int | None]]:
-    """(glyph, label, ladder index or None) rows for a legend: one per size, then mixed and hole."""
+    """(glyph, label, ladder index or None) rows for a legend: one per size, then not mappable, mixed
+    and hole."""
     rows: list[tuple[str, str, int | None]] = [(glyph(k), name, k) for k, name in enumerate(names)]
+    rows.append((NOT_MAPPABLE_GLYPH, "not mappable: private frames in a slot without guest_memfd "
+                 "(counted as the base page; a private access exits to userspace)", NOT_MAPPABLE))
     rows.append((MIXED, "mixed: several sizes in one cell (colour of the smallest)", 0))
     rows.append((HOLE, "blank: a hole, no slot at these addresses", None))
     return rows

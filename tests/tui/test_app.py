@@ -248,3 +248,26 @@ async def test_palette_sets_mainline_and_reads_the_alias(seed) -> None:
         app.action_set_policy("4k-only")  # the alias is the same policy: no new edit
         await pilot.press("u")
         assert app.layout.policy == "per-range"
+
+
+async def test_not_mappable_frames_have_their_own_glyph_and_colour() -> None:
+    from pathlib import Path
+
+    from gmemtui.tui import palette
+    from gmemtui.tui.widgets.explain_panel import explain_lines
+
+    path = Path(__file__).resolve().parents[2] / "layouts" / "teach-no-guest-memfd.yaml"
+    app = GmemApp(load(str(path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        strip = app.query_one("#gpa-0").render_line(1)
+        assert palette.NOT_MAPPABLE_GLYPH in strip.text
+        colours = {ch: seg.style.color.triplet.hex.lower()
+                   for seg in strip._segments for ch in seg.text if ch.strip()}
+        bad = colours[palette.NOT_MAPPABLE_GLYPH]
+        assert bad != colours[palette.GLYPHS[1]]
+        assert bad != palette.colours(app.theme_variables)[0].hex.lower()  # not the base page's colour
+        from gmemtui.tui.widgets.summary import summary_text
+        assert "not mappable 2M (20%)" in summary_text(app.coverage).plain
+        lines = [t for t, _ in explain_lines(app.layout, 0, 0x400000)]
+        assert "NOT MAPPABLE" in lines[0] and "exits to userspace" in lines[1]

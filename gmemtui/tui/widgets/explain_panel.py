@@ -29,9 +29,14 @@ def explain_lines(layout: Layout, as_: int, gpa: int) -> list[tuple[str, str]]:
     k, _ = frame_verdict(facts, g)
     private = facts.attrs.private_at(slot, g)
     name = f" {slot.name}" if slot.name else ""
+    # rule 6: a private frame of a slot without guest_memfd is mapped at no size
+    page = facts.page_names[k] if slot.gmem is not None or not private else "NOT MAPPABLE"
     head = (f"explain {gpa:#x} · AS {as_} · slot {slot.slot}{name} · frame {g:#x} · "
-            f"{'private' if private else 'shared'} · {facts.page_names[k]}")
+            f"{'private' if private else 'shared'} · {page}")
     out = [(head, "bold")]
+    if page == "NOT MAPPABLE":
+        out.append((f"  private, no guest_memfd: a private access exits to userspace "
+                    f"(counted as {facts.page_names[0]})", "bold red"))
     first: dict[str, tuple[str, str] | None] = {}
     for check in explain_frame(facts, g):
         if check.page not in first:

@@ -92,7 +92,7 @@ class MapView(VerticalScroll):
         self.bpc = 0  # 0: fit the whole guest on first use
         self.start = 0
         self._structure = structure(layout)
-        self.page_colours: tuple[Color, ...] = tuple(Color.parse(c) for c in palette.DEFAULT_COLOURS)
+        self.page_colours: tuple[Color, ...] = palette.colours({})
         self.accent = Color.parse("#CC79A7")
 
     def compose(self) -> ComposeResult:
@@ -111,7 +111,7 @@ class MapView(VerticalScroll):
     def theme_changed(self) -> None:
         """Take the page colours from the theme's variables (``$gmem-page-N``, see ``palette``)."""
         variables = self.app.theme_variables
-        self.page_colours = tuple(palette.colour(variables, k) for k in range(palette.MAX_SIZES))
+        self.page_colours = palette.colours(variables)
         self.accent = Color.parse(variables.get("accent", "#CC79A7"))
         self.redraw()
 
@@ -275,7 +275,8 @@ class MapView(VerticalScroll):
         if m is None or m[0] is not sc.runs or m[3] != (s.gpa, s.offset):
             names = self.current.platform.names
             shift = s.offset - s.gpa
-            gpa_runs = [(r.gpa, r.end, names.index(r.page)) for r in sc.runs]
+            gpa_runs = [(r.gpa, r.end, names.index(r.page) if r.mappable else palette.NOT_MAPPABLE)
+                        for r in sc.runs]
             file_runs = [(a + shift, b + shift, k) for a, b, k in gpa_runs]
             m = self._memo[id(sc.runs)] = (sc.runs, gpa_runs, file_runs, (s.gpa, s.offset))
         return m

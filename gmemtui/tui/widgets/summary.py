@@ -28,6 +28,11 @@ def summary_text(coverage: Coverage, colours: tuple[str, ...] = (), bar: int = B
         text.append(palette.glyph(k) * fill, style=style)
         text.append("·" * (bar - fill), style="dim")
         text.append(f" {fmt_size_approx(n)} ({pct(n, whole)})  ")
+    lost = coverage.unmappable
+    if lost:  # rule 6 frames: counted under the base page above, mapped at no size
+        style = colours[palette.NOT_MAPPABLE] if len(colours) > len(names) else ""
+        text.append(f"{palette.NOT_MAPPABLE_GLYPH} not mappable {fmt_size_approx(lost)} ({pct(lost, whole)})",
+                    style=style)
     return text
 
 
