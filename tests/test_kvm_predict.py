@@ -45,3 +45,23 @@ def test_guest_memfd_readonly_names_the_spec_warning() -> None:
     m = KernelModel(Host(files={1: FileInfo("gmem", 4 * M)}))
     v = m.predict(Region(0, uapi.KVM_MEM_GUEST_MEMFD | uapi.KVM_MEM_READONLY, 0, 2 * M, 1 << 40, fd=1))
     assert v.errno == errno.EINVAL and "check_memory_region_flags" in v.why
+
+
+def test_overlapping_binding_agrees_with_einval_and_eexist() -> None:
+    """kvm_gmem_bind: -EINVAL up to 6.18, -EEXIST on newer kernels; both agree with the prediction."""
+    from gmemtui.core.model import Slot
+    from gmemtui.kvm.apply import SlotAnswer
+
+    m = KernelModel(Host(files={1: FileInfo("gmem", 8 * M)}))
+    g = uapi.KVM_MEM_GUEST_MEMFD
+    assert m.apply(Region(0, g, 0, 4 * M, 1 << 40, fd=1, offset=0)).errno == 0
+    v = m.predict(Region(1, g, 8 * M, 4 * M, 1 << 41, fd=1, offset=2 * M))
+    assert "overlaps another binding" in v.why and v.name == "EINVAL/EEXIST"
+    assert v.agrees(errno.EINVAL) and v.agrees(errno.EEXIST) and not v.agrees(0) and not v.agrees(errno.EBADF)
+    slot = Slot(slot=1, gpa=8 * M, size=4 * M, ua=1 << 41, gmem=1, offset=2 * M)
+    for kernel in (errno.EINVAL, errno.EEXIST):
+        assert SlotAnswer(slot, v, kernel).agree
+    assert not SlotAnswer(slot, v, 0).agree
+    # a gpa overlap stays EEXIST only
+    gpa = m.predict(Region(2, 0, M, M, 1 << 42))
+    assert gpa.errno == errno.EEXIST and not gpa.agrees(errno.EINVAL)

@@ -31,7 +31,7 @@ class SlotAnswer:
 
     @property
     def agree(self) -> bool:
-        return not self.checkable or self.predicted.errno == self.kernel  # type: ignore[union-attr]
+        return not self.checkable or self.predicted.agrees(self.kernel)  # type: ignore[union-attr]
 
     @property
     def kernel_name(self) -> str:

@@ -13,7 +13,8 @@ A small model of the kernel's memslot state, applying the checks of ``kvm_set_me
    a new size, ua or READONLY bit -> EINVAL; identical -> OK.
 5. ``kvm_check_memslot_overlap`` on create/move -> EEXIST.
 6. ``kvm_gmem_bind`` (virt/kvm/guest_memfd.c): fd not open -> EBADF; not a guest_memfd of this VM,
-   offset beyond the file, a binding overlapping another -> EINVAL.
+   offset beyond the file -> EINVAL; a binding overlapping another -> EINVAL (6.18) or EEXIST
+   (newer kernels): both agree.
 7. ``kvm_arch_prepare_memory_region`` (arch/x86/kvm/x86.c): last gfn beyond ``kvm_mmu_max_gfn``
    (2^52 with shadow paging, the host MAXPHYADDR with TDP) -> EINVAL.
 """
@@ -66,10 +67,16 @@ class Host:
 class Verdict:
     errno: int  # 0 = accepted
     why: str  # the kernel check that decides it
+    also: tuple[int, ...] = ()  # other errnos that kernel versions answer for the same check
 
     @property
     def name(self) -> str:
-        return "OK" if self.errno == 0 else errno.errorcode.get(self.errno, str(self.errno))
+        name = "OK" if self.errno == 0 else errno.errorcode.get(self.errno, str(self.errno))
+        return "/".join([name, *(errno.errorcode.get(e, str(e)) for e in self.also)])
+
+    def agrees(self, kernel_errno: int) -> bool:
+        """Whether the kernel's answer is this verdict (in any of the kernels it covers)."""
+        return kernel_errno == self.errno or kernel_errno in self.also
 
 
 OK = Verdict(0, "accepted")
@@ -152,7 +159,9 @@ class KernelModel:
                 return self._invalid("binding beyond the guest_memfd's size (kvm_gmem_bind)")
             for s in self.slots.values():
                 if s.fd == r.fd and r.offset < s.offset + s.size and s.offset < r.offset + r.size:
-                    return self._invalid("binding overlaps another binding of the file (kvm_gmem_bind)")
+                    # EINVAL up to 6.18; EEXIST on newer kernels (kvm_gmem_bind, Linux 7.0)
+                    why = "binding overlaps another binding of the file (kvm_gmem_bind)"
+                    return Verdict(errno.EINVAL, why, also=(errno.EEXIST,))
         # create or move (flag-only changes returned above)
         if r.gpa + r.size > 1 << h.max_gpa_bits:
             return self._invalid(f"gpa + size beyond 2^{h.max_gpa_bits} (kvm_mmu_max_gfn)")
