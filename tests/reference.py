@@ -83,9 +83,17 @@ class Reference:
         self.slots: dict[tuple[int, int], Slot] = {(s.as_, s.slot): s for s in layout.slots}
         block = self.frames[-1]
         sh = self.shift
-        # "has private memory": any guest_memfd slot (any address space) or a `private:` list
-        self.has_private = layout.private is not None or any(s.gmem is not None for s in layout.slots)
-        if layout.private is None:
+        # "has private memory": any guest_memfd slot (any address space) or a `private:` list; never
+        # on an arch without memory attributes (arm64), where every frame is shared
+        self.attributes = plat.memory_attributes
+        self.has_private = self.attributes and (
+            layout.private is not None or any(s.gmem is not None for s in layout.slots))
+        # arm64: every guest_memfd slot is guest_memfd-only; x86 and riscv64: files with mmap: true
+        self.all_gmem_only = plat.gmem_only
+        self.private_cap = plat.private_cap  # only x86 has a vendor cap (rule 8)
+        if not self.attributes:
+            self.attrs = {a: _FrameAttrs(block) for a in (0, 1)}  # nothing marked: all shared
+        elif layout.private is None:
             # default: per address space, a frame is private iff a guest_memfd slot of that space holds it
             self.attrs = {a: _FrameAttrs(block) for a in (0, 1)}
             for s in layout.slots:
@@ -131,7 +139,7 @@ class Reference:
             if 0 < c < N:
                 return "mixed-attributes"
         file = self._file(slot) if slot.gmem is not None else None
-        mmap = file is not None and file.mmap
+        mmap = file is not None and (file.mmap or self.all_gmem_only)
         if not private and not mmap:
             if N > lay.host_max_page >> sh:
                 return "host-page"
@@ -149,7 +157,7 @@ class Reference:
         if not cong(B, O):
             return "offset-misaligned"
         # the vendor cap last: the kernel asks the folio order first (kvm_gmem_max_mapping_level)
-        if private and N > lay.private_max_page >> sh:
+        if private and self.private_cap and N > lay.private_max_page >> sh:
             return "platform-cap"
         return None
 

@@ -15,12 +15,12 @@ bindings of one file do not overlap and lie inside the file, file ids are unique
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from hypothesis import strategies as st
 
 from gmemtui.core.model import POLICIES, GmemFile, Layout, PrivateRange, Slot
-from gmemtui.core.platform import X86_64
+from gmemtui.core.platform import DEFAULT_ARCH, PLATFORMS, X86_64, Platform
 
 PLAT = X86_64
 SHIFT = PLAT.base_shift
@@ -34,13 +34,40 @@ def _align_up(x: int, n: int) -> int:
     return -(-x // n) * n
 
 
+@dataclass(frozen=True)
+class Ladder:
+    """The numbers a strategy needs of one platform (frames are base pages)."""
+
+    plat: Platform
+
+    @property
+    def shift(self) -> int:
+        return self.plat.base_shift
+
+    @property
+    def sizes(self) -> tuple[int, ...]:  # bytes per ladder size
+        return tuple(p.bytes for p in self.plat.ladder)
+
+    @property
+    def fr(self) -> tuple[int, ...]:  # frames per ladder size
+        return tuple(self.plat.frames(p) for p in self.plat.ladder)
+
+    @property
+    def top(self) -> int:
+        return self.fr[-1]
+
+    @property
+    def max_gfn(self) -> int:
+        return 1 << (self.plat.gpa_bits - self.shift)
+
+
 @st.composite
-def _near(draw: st.DrawFn, cursor: int, spread: int) -> int:
+def _near(draw: st.DrawFn, cursor: int, spread: int, lad: Ladder) -> int:
     """A frame number >= cursor: free, or a few frames around an aligned boundary of some ladder size."""
     mode = draw(st.sampled_from(["free", "edge", "edge", "exact", "exact"]))
-    if mode == "free":
+    if mode == "free" or len(lad.fr) < 2:
         return cursor + draw(st.integers(0, spread))
-    n = draw(st.sampled_from(FR[1:]))
+    n = draw(st.sampled_from(lad.fr[1:]))
     base = _align_up(cursor, n) + n * draw(st.integers(0, 1))
     if mode == "exact":
         return base
@@ -48,18 +75,19 @@ def _near(draw: st.DrawFn, cursor: int, spread: int) -> int:
 
 
 @st.composite
-def _low_bits(draw: st.DrawFn, like: int, bad: bool) -> int:
+def _low_bits(draw: st.DrawFn, like: int, bad: bool, lad: Ladder) -> int:
     """Frame bits below the top size for ua/offset: congruent with ``like`` at every size unless ``bad``
     (then congruent below some size only, off by a few frames, or random)."""
+    top, fr = lad.top, lad.fr
     if not bad:
-        return like % TOP
+        return like % top
     mode = draw(st.sampled_from(["some", "near", "random"]))
     if mode == "some":  # congruent at sizes up to n only (mostly every size but the top)
-        n = draw(st.sampled_from([*FR[:-1], *FR[1:-1], *FR[1:-1]]))
-        return (like % n) + n * draw(st.integers(0, TOP // n - 1))
+        n = draw(st.sampled_from([*fr[:-1], *fr[1:-1], *fr[1:-1]]))
+        return (like % n) + n * draw(st.integers(0, top // n - 1))
     if mode == "near":
-        return (like + draw(st.integers(-3, 3))) % TOP
-    return draw(st.integers(0, TOP - 1))
+        return (like + draw(st.integers(-3, 3))) % top
+    return draw(st.integers(0, top - 1))
 
 
 @st.composite
@@ -69,8 +97,13 @@ def layouts(
     max_frames: int = 3000,
     big: bool = False,
     max_private: int = 5,
+    arch: str = DEFAULT_ARCH,
 ) -> Layout:
-    """A valid layout. ``big``: some slots of 1..4 GiB (plus up to ``max_frames`` frames)."""
+    """A valid layout of ``arch``. ``big``: some slots of 1..4 top-size pages (plus up to ``max_frames``
+    frames). On an arch without memory attributes (arm64) there is no ``private:`` list."""
+    lad = Ladder(PLATFORMS[arch])
+    plat, SHIFT, LADDER, FR, TOP, MAX_GFN = lad.plat, lad.shift, lad.sizes, lad.fr, lad.top, lad.max_gfn
+    spaces = tuple(range(plat.address_spaces))
     chaos = draw(st.sampled_from([0, 0, 1, 1, 1, 2, 2, 3, 5, 10]))
 
     def bad() -> bool:
@@ -86,28 +119,29 @@ def layouts(
 
     nslots = draw(st.integers(1, max_slots))
     slots: list[Slot] = []
-    cursors = {a: draw(st.sampled_from([0, 0, 0x100, TOP, 3 * TOP - 700, MAX_GFN // 2])) for a in (0, 1)}
-    ids: dict[int, set[int]] = {0: set(), 1: set()}
+    cursors = {a: draw(st.sampled_from([0, 0, 0x100, TOP, 3 * TOP - 700, MAX_GFN // 2])) for a in spaces}
+    ids: dict[int, set[int]] = {a: set() for a in spaces}
     for _ in range(nslots):
-        as_ = draw(st.sampled_from([0, 0, 1]))
-        start = draw(_near(cursors[as_], 3000))
+        as_ = draw(st.sampled_from([0, 0, 1])) if len(spaces) > 1 else 0
+        start = draw(_near(cursors[as_], 3000, lad))
         if big and draw(st.booleans()):
-            extra = draw(st.sampled_from([0, 0, FR[1]]) | st.integers(-3, max_frames))
+            extra = draw(st.sampled_from([0, 0, FR[min(1, len(FR) - 1)]]) | st.integers(-3, max_frames))
             frames = draw(st.integers(1, 4)) * TOP + extra
             if not bad():  # start on a top-size boundary, so whole aligned top-size ranges fit
                 start = _align_up(cursors[as_], TOP)
         else:
-            frames = draw(st.integers(1, max_frames) | st.sampled_from([1, FR[1], 2 * FR[1], 3 * FR[1] + 1]))
+            f1 = FR[min(1, len(FR) - 1)]
+            frames = draw(st.integers(1, max_frames) | st.sampled_from([1, f1, 2 * f1, 3 * f1 + 1]))
         frames = max(1, frames)
         if start + frames > MAX_GFN:
             continue
         cursors[as_] = start + frames
-        sid = draw(st.integers(0, PLAT.max_slot_id))
+        sid = draw(st.integers(0, plat.max_slot_id))
         while sid in ids[as_]:
-            sid = (sid + 1) % (PLAT.max_slot_id + 1)
+            sid = (sid + 1) % (plat.max_slot_id + 1)
         ids[as_].add(sid)
         ua_top = draw(st.integers(0, (1 << 47 - SHIFT) // TOP - 8))
-        ua = ua_top * TOP + draw(_low_bits(start, bad()))
+        ua = ua_top * TOP + draw(_low_bits(start, bad(), lad))
         flags = (1 if bad() and bad() else 0) | (2 if draw(st.booleans()) else 0)
         gmem = None
         if file_ids and draw(st.integers(0, 3)) > 0:
@@ -117,7 +151,7 @@ def layouts(
             cur = file_cursor[gmem]
             mode = draw(st.sampled_from(["cursor", "zero"])) if bad() else "cong"
             if mode == "cong":  # congruent with the gpa at every size, unless bad
-                offset = _align_up(cur, TOP) + draw(_low_bits(start, bad()))
+                offset = _align_up(cur, TOP) + draw(_low_bits(start, bad(), lad))
                 if offset - TOP >= cur:
                     offset -= TOP
             elif mode == "zero" and cur == 0:
@@ -132,7 +166,7 @@ def layouts(
                 flags=flags, gmem=gmem, offset=offset << SHIFT,
             )
         )
-    if not slots:  # every draw fell beyond 2**52: one plain slot
+    if not slots:  # every draw fell beyond the gpa limit: one plain slot
         slots.append(Slot(slot=0, gpa=0, size=1 << SHIFT, ua=0))
 
     files = []
@@ -149,13 +183,15 @@ def layouts(
         )
 
     private: tuple[PrivateRange, ...] | None
-    mode = draw(st.sampled_from(["default", "default", "list", "list", "empty"]))
+    modes = ["default", "default", "list", "list", "empty"] if plat.memory_attributes else ["default"]
+    mode = draw(st.sampled_from(modes))
     if mode == "default":
         private = None
     elif mode == "empty":
         private = ()
     else:
         ranges = []
+        f1 = FR[min(1, len(FR) - 1)]
         for _ in range(draw(st.integers(1, max_private))):
             s = draw(st.sampled_from(slots))
             B, P = s.gpa >> SHIFT, s.size >> SHIFT
@@ -163,8 +199,8 @@ def layouts(
                 lo = draw(st.integers(max(0, B - 600), B + P))
                 n = draw(st.integers(1, 1500))
             else:  # the whole slot, or aligned pieces of it
-                n = draw(st.sampled_from([P, FR[1], 2 * FR[1], TOP]))
-                lo = draw(st.sampled_from([B, _align_up(B, FR[1]), _align_up(B, FR[1]) + FR[1]]))
+                n = draw(st.sampled_from([P, f1, 2 * f1, TOP]))
+                lo = draw(st.sampled_from([B, _align_up(B, f1), _align_up(B, f1) + f1]))
             lo = min(lo, MAX_GFN - 1)
             n = max(1, min(n, MAX_GFN - lo))
             ranges.append(PrivateRange(lo << SHIFT, n << SHIFT))
@@ -174,10 +210,16 @@ def layouts(
         slots=tuple(slots),
         files=tuple(files),
         private=private,
+        arch=arch,
         policy=draw(st.sampled_from(POLICIES)),
         host_max_page=cap(),
-        private_max_page=cap(),
+        private_max_page=cap() if plat.private_cap else LADDER[-1],
     )
+
+
+def any_arch_layouts(**kwargs: object) -> st.SearchStrategy[Layout]:
+    """``layouts`` of every arch of the platform table (base pages of 4K, 16K and 64K)."""
+    return st.sampled_from(tuple(PLATFORMS)).flatmap(lambda arch: layouts(arch=arch, **kwargs))
 
 
 PERTURBATIONS = (

@@ -17,12 +17,17 @@ from gmemtui.commands.explain import explain_dict, format_text
 from gmemtui.commands.report import report_dict
 from gmemtui.commands.textfmt import Painter
 from gmemtui.core.model import GmemFile, Layout, Slot
+from gmemtui.core.platform import DEFAULT_ARCH, PLATFORMS
 from gmemtui.core.rules import RULE_BY_CODE, RULES
 from gmemtui.formats.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = str(ROOT / "layouts" / "qemu-snp-seed.yaml")
-TEACH = sorted((ROOT / "layouts").glob("teach-*.yaml"))
+# one teaching layout per reason code, and one per arch other than the default (teach-arm64-64k ...)
+TEACH = sorted(p for p in (ROOT / "layouts").glob("teach-*.yaml")
+               if p.stem.removeprefix("teach-") not in PLATFORMS)
+TEACH_ARCH = sorted(p for p in (ROOT / "layouts").glob("teach-*.yaml")
+                    if p.stem.removeprefix("teach-") in PLATFORMS)
 M = 1 << 20
 G = 1 << 30
 
@@ -42,6 +47,8 @@ def explain_json(capsys: pytest.CaptureFixture[str], *argv: str, rc: int = 0) ->
 def test_teaching_layouts_cover_every_reason() -> None:
     codes = {p.stem.removeprefix("teach-") for p in TEACH}
     assert codes == set(RULE_BY_CODE), "one teaching layout per reason code"
+    arches = {p.stem.removeprefix("teach-") for p in TEACH_ARCH}
+    assert arches == set(PLATFORMS) - {DEFAULT_ARCH}, "one teaching layout per other arch"
 
 
 @pytest.mark.parametrize("path", TEACH, ids=lambda p: p.stem)

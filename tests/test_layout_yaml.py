@@ -256,7 +256,7 @@ SLOT = "slots:\n  - slot: 0\n    gpa: 0x0\n    size: 0x1000\n"
             "host_max_page: '" + "9" * 37 + "...' is not a page size of x86_64",
         ),
         # unknown arch, policy, flag
-        ("arch: arm64\n", 1, "unknown arch 'arm64' (known: x86_64)"),
+        ("arch: arm64\n", 1, "unknown arch 'arm64' (known: x86_64, arm64-4k, arm64-16k, arm64-64k, riscv64)"),
         ("policy: per_range\n", 1,
          "unknown policy 'per_range' (known: per-range, whole-binding, mainline; 4k-only = mainline)"),
         (SLOT + "    flags: [log-dirty]\n", 5, "unknown flag 'log-dirty' (did you mean 'log_dirty'?)"),

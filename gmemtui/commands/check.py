@@ -51,10 +51,15 @@ def _slot_label(s: object) -> str:
 def check_kvm(layout: Layout, levels: bool = False, limit: int = 1 << 30, out: TextIO | None = None) -> int:
     """Apply the layout on /dev/kvm; 0 = kernel and gmemtui agree (or skipped), 1 = they disagree."""
     from gmemtui.kvm.apply import apply_layout, metadata_problem, needed_capability
-    from gmemtui.kvm.flavour import detect
+    from gmemtui.kvm.flavour import detect, host_arch
     from gmemtui.kvm.vm import Kvm, KvmUnavailable
 
     out = out or sys.stdout
+    here = host_arch()
+    if layout.arch != here:  # the kernel can only judge layouts of its own arch (and page size)
+        print(f"check --kvm: skipped: the layout is {layout.arch}, this host is {here or 'not modelled'}",
+              file=out)
+        return 0
     try:
         kvm = Kvm()
     except KvmUnavailable as e:

@@ -28,6 +28,7 @@ def header(path: str, kind: str, states: int, overrides: Overrides) -> str:
         lines.append("furthest binding any line of the trace made (docs/formats.md).")
     given = [
         f"--{k.replace('_', '-')} {v}" for k, v in (
+            ("arch", overrides.arch),
             ("policy", overrides.policy),
             ("host_max_page", overrides.host_max_page and fmt_size(overrides.host_max_page)),
             ("private_max_page", overrides.private_max_page and fmt_size(overrides.private_max_page)),

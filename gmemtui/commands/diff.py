@@ -283,11 +283,13 @@ def side_overrides(args: argparse.Namespace, prefix: str) -> Overrides:
 
     both, one = overrides_from(args), overrides_from(args, prefix)
     return Overrides(
+        arch=one.arch if one.arch is not None else both.arch,
         policy=one.policy if one.policy is not None else both.policy,
         host_max_page=one.host_max_page if one.host_max_page is not None else both.host_max_page,
         private_max_page=one.private_max_page if one.private_max_page is not None else both.private_max_page,
         gmem_max_page=one.gmem_max_page if one.gmem_max_page is not None else both.gmem_max_page,
         gmem_mmap=one.gmem_mmap or both.gmem_mmap,
+        prefixes={**both.prefixes, **one.prefixes},
     )
 
 

@@ -53,7 +53,7 @@ def explain_dict(layout: Layout, as_: int, gpa: int, file: str | None = None) ->
     doc: dict[str, object] = {
         "file": file, "gpa": gpa, "as": as_, "frame": g, "policy": layout.policy,
         "host_max_page": fmt_size(layout.host_max_page),
-        "private_max_page": fmt_size(layout.private_max_page),
+        "private_max_page": fmt_size(layout.private_max_page) if plat.private_cap else None,
     }
     slot = find_slot(layout, as_, gpa)
     if slot is None:
@@ -103,7 +103,7 @@ def format_text(doc: dict, paint: Painter) -> str:
     out: list[str] = []
     head = f"GPA {doc['gpa']:#x} · AS {doc['as']} · frame {doc['frame']:#x}"
     settings = (f"policy {policy_title(doc['policy'])} · host_max_page {doc['host_max_page']}"
-                f" · private_max_page {doc['private_max_page']}")
+                + (f" · private_max_page {doc['private_max_page']}" if doc["private_max_page"] else ""))
     if doc["slot"] is None:
         out.append(paint(f"{head}: in no slot of address space {doc['as']} (a hole)", "1", "33"))
         for side in ("below", "above"):

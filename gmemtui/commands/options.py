@@ -1,13 +1,13 @@
-"""The layout options every command shares (docs/commands.md): ``--policy`` and the caps, which override the
-file. They live here, below the commands, so that ``cli`` (parsing) imports them and no command
-imports ``cli``; ``diff`` adds the ``--old-``/``--new-`` forms with a prefix."""
+"""The layout options every command shares (docs/commands.md): ``--arch``, ``--policy`` and the caps,
+which override the file. They live here, below the commands, so that ``cli`` (parsing) imports them
+and no command imports ``cli``; ``diff`` adds the ``--old-``/``--new-`` forms with a prefix."""
 
 from __future__ import annotations
 
 import argparse
 
-from gmemtui.core.errors import InputError
 from gmemtui.core.model import POLICY_NAMES, Overrides
+from gmemtui.core.platform import PLATFORMS
 
 
 def page_size(text: str) -> int:
@@ -23,6 +23,9 @@ def page_size(text: str) -> int:
 def add_layout_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     """``--policy`` and the caps, which override the file; ``prefix`` gives diff's ``--old-``/``--new-``."""
     dest = prefix.replace("-", "_")
+    p.add_argument(f"--{prefix}arch", dest=f"{dest}arch", choices=tuple(PLATFORMS), metavar="ARCH",
+                   help="look at the layout as this arch's KVM maps it: " + ", ".join(PLATFORMS)
+                   + " (page sizes move to the same rung of its ladder)")
     p.add_argument(f"--{prefix}policy", dest=f"{dest}policy", choices=POLICY_NAMES,
                    help="rule of guest_memfd (4k-only is read as mainline)")
     p.add_argument(f"--{prefix}host-max-page", dest=f"{dest}host_max_page", type=page_size, metavar="SIZE",
@@ -37,19 +40,10 @@ def add_layout_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
 
 
 def overrides_from(args: argparse.Namespace, prefix: str = "") -> Overrides:
-    """The Overrides of one side, checked against the ladder (a bad value is ``gmemtui: ...``, exit 2)."""
-    from gmemtui.core.platform import X86_64
-
+    """The Overrides of one side. Page sizes are checked against the ladder when applied (the arch is
+    the file's or ``--arch``): a bad value is ``gmemtui: ...``, exit 2."""
     values = {k: getattr(args, prefix + k, None) for k in
-              ("policy", "host_max_page", "private_max_page", "gmem_max_page")}
-    for key in ("host_max_page", "private_max_page", "gmem_max_page"):
-        if values[key] is not None:
-            try:
-                X86_64.page(values[key])
-            except KeyError:
-                names = ", ".join(X86_64.names)
-                flag = "--" + prefix.replace("_", "-") + key.replace("_", "-")
-                raise InputError(f"{flag}: {values[key]:#x} bytes is not a page size ({names})") from None
-    return Overrides(gmem_mmap=bool(getattr(args, prefix + "gmem_mmap", False)), **values)
-
-
+              ("arch", "policy", "host_max_page", "private_max_page", "gmem_max_page")}
+    flag = prefix.replace("_", "-")
+    return Overrides(gmem_mmap=bool(getattr(args, prefix + "gmem_mmap", False)),
+                     prefixes={k: flag for k, v in values.items() if v is not None}, **values)

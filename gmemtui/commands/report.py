@@ -118,7 +118,7 @@ def _document(layout: Layout, file: str | None, cov: Coverage, slots: list) -> d
         "arch": layout.arch,
         "policy": layout.policy,
         "host_max_page": fmt_size(layout.host_max_page),
-        "private_max_page": fmt_size(layout.private_max_page),
+        "private_max_page": fmt_size(layout.private_max_page) if plat.private_cap else None,
         "page_sizes": list(plat.names),
         "total": total_dict(cov),
         "slots": slots,
@@ -180,8 +180,14 @@ def _slot_json(sc: SlotCoverage) -> str:
 
 def settings_line(layout: Layout) -> str:
     return (f"{layout.arch} · policy {policy_title(layout.policy)}"
-            f" · host_max_page {fmt_size(layout.host_max_page)}"
-            f" · private_max_page {fmt_size(layout.private_max_page)}")
+            f" · host_max_page {fmt_size(layout.host_max_page)}" + private_cap_text(layout, " · "))
+
+
+def private_cap_text(layout: Layout, sep: str) -> str:
+    """``sep + "private_max_page 1G"``, or nothing on an arch without a vendor cap (arm64, riscv64)."""
+    if not layout.platform.private_cap:
+        return ""
+    return f"{sep}private_max_page {fmt_size(layout.private_max_page)}"
 
 
 def files_line(layout: Layout) -> str | None:
@@ -315,8 +321,7 @@ def format_markdown(layout: Layout, file: str, state: str | None = None, cov: Co
     src = f"`{file}`" + (f" ({state})" if state else "")
     models = POLICY_MODELS.get(layout.policy, "?")
     out.extend(wrap(f"{src} · {layout.arch} · policy `{layout.policy}` ({models})", first="- "))
-    out.append(f"- host_max_page {fmt_size(layout.host_max_page)}"
-               f" · private_max_page {fmt_size(layout.private_max_page)}")
+    out.append(f"- host_max_page {fmt_size(layout.host_max_page)}" + private_cap_text(layout, " · "))
     fl = files_line(layout)
     if fl:
         out.extend(wrap(fl, first="- "))

@@ -167,6 +167,8 @@ def cycle_host_max_page(layout: Layout) -> Layout:
 
 
 def cycle_private_max_page(layout: Layout) -> Layout:
+    if not layout.platform.private_cap:  # arm64, riscv64: no vendor cap to change
+        return layout
     sizes = [p.bytes for p in layout.platform.ladder]
     return replace(layout, private_max_page=_next(sizes, layout.private_max_page))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from gmemtui.core.errors import InputError
 from gmemtui.core.platform import PLATFORMS, Platform
 
 POLICIES = ("per-range", "whole-binding", "mainline")
@@ -169,21 +170,64 @@ class Layout:
 
     @property
     def has_private_memory(self) -> bool:
-        """``kvm_arch_has_private_mem``: a guest_memfd slot or an explicit attribute list."""
+        """``kvm_arch_has_private_mem``: a guest_memfd slot or an explicit attribute list (never on an
+        arch without memory attributes: arm64)."""
+        if not self.platform.memory_attributes:
+            return False
         return self.private is not None or any(s.gmem is not None for s in self.slots)
+
+    def for_arch(self, arch: str) -> Layout:
+        """The same layout looked at on another arch (``--arch``): each page size moves to the same
+        rung of the new ladder (x86's 2M THP is arm64-64k's 512M), a cap the arch lacks becomes its
+        largest size. Alignment is not checked here (``validate.layout_errors`` does)."""
+        if arch == self.arch:
+            return self
+        if arch not in PLATFORMS:
+            raise InputError(f"--arch: unknown arch {arch!r} (known: {', '.join(PLATFORMS)})")
+        old, new = self.platform, PLATFORMS[arch]
+
+        def move(nbytes: int) -> int:
+            try:
+                return new.same_rung(nbytes, old)
+            except KeyError:  # not on the old ladder either: left for validation to report
+                return nbytes
+
+        private_max = move(self.private_max_page) if new.private_cap else new.largest.bytes
+        files = tuple(replace(f, max_page=move(f.max_page)) for f in self.files)
+        return replace(self, arch=arch, host_max_page=move(self.host_max_page),
+                       private_max_page=private_max, files=files)
 
 
 @dataclass(frozen=True)
 class Overrides:
-    """Command-line values that replace the file's (``--policy``, ``--host-max-page`` ...)."""
+    """Command-line values that replace the file's (``--arch``, ``--policy``, ``--host-max-page`` ...)."""
 
+    arch: str | None = None
     policy: str | None = None
     host_max_page: int | None = None
     private_max_page: int | None = None
     gmem_max_page: int | None = None
     gmem_mmap: bool = False
+    # the option each value came from, for messages: key -> prefix ("old-" for diff's --old-host-max-page)
+    prefixes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def apply(self, layout: Layout) -> Layout:
+        """The layout with these values; a page size not on the (new) arch's ladder is ``gmemtui: ...``."""
+        if self.arch is not None:
+            layout = layout.for_arch(self.arch)
+        plat = layout.platform
+        for key in ("host_max_page", "private_max_page", "gmem_max_page"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            flag = "--" + self.prefixes.get(key, "") + key.replace("_", "-")
+            if key == "private_max_page" and not plat.private_cap:
+                raise InputError(f"{flag}: {plat.arch} has no vendor cap on private pages")
+            try:
+                plat.page(value)
+            except KeyError:
+                raise InputError(f"{flag}: {value:#x} bytes is not a page size of {plat.arch} "
+                                 f"({', '.join(plat.names)})") from None
         changes: dict[str, object] = {}
         if self.policy is not None:
             changes["policy"] = canonical_policy(self.policy)

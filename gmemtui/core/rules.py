@@ -59,6 +59,8 @@ class Attributes:
 
     @classmethod
     def of(cls, layout: Layout) -> Attributes:
+        if not layout.platform.memory_attributes:
+            return cls(())  # arm64: no attributes, every frame is shared
         if layout.private is None:
             return cls(None)
         shift = layout.platform.base_shift
@@ -102,10 +104,11 @@ class SlotFacts:
     U: int
     O: int
     gmem: bool
-    gmem_only: bool  # bound to a file created with GUEST_MEMFD_FLAG_MMAP
+    gmem_only: bool  # bound to a file created with GUEST_MEMFD_FLAG_MMAP, or any file on arm64
     folio_max: int  # frames; the file's max_page (0 without a file)
     host_max: int  # frames
-    private_max: int  # frames
+    private_max: int  # frames; the largest page where the arch has no vendor cap
+    private_cap: bool  # the arch has a vendor cap (x86 only): rule 8 can fail
     policy: str
     has_private: bool
     attrs: Attributes
@@ -130,8 +133,9 @@ class SlotFacts:
         attrs = attrs if attrs is not None else Attributes.of(layout)
         has_private = layout.has_private_memory
         host_max = layout.host_max_page >> sh
-        private_max = layout.private_max_page >> sh
         page_frames = tuple(plat.frames(p) for p in plat.ladder)
+        private_max = layout.private_max_page >> sh if plat.private_cap else page_frames[-1]
+        all_gmem_only = plat.gmem_only
         names = plat.names
 
         policy = layout.policy
@@ -150,10 +154,11 @@ class SlotFacts:
                 U=slot.ua >> sh,
                 O=slot.offset >> sh if gmem else 0,
                 gmem=gmem,
-                gmem_only=f is not None and f.mmap,
+                gmem_only=f is not None and (f.mmap or all_gmem_only),
                 folio_max=(f.max_page >> sh) if f is not None else 0,
                 host_max=host_max,
                 private_max=private_max,
+                private_cap=plat.private_cap,
                 policy=policy,
                 has_private=has_private,
                 attrs=attrs,
@@ -294,8 +299,8 @@ RULES: tuple[Rule, ...] = (
         "gmem_max_mapping_level (SEV-SNP RMP 2M, TDX 4K), asked after the folio order",
         "The confidential-computing hardware caps private pages at this size.",
         lambda s, f, n, p: p and n > s.private_max,
-        lambda s, f, n, p: _cap(s, n, "private_max_page", s.private_max)
-        if p else "shared frame: no vendor cap",
+        lambda s, f, n, p: (_cap(s, n, "private_max_page", s.private_max) if s.private_cap
+                            else "no vendor cap on this arch") if p else "shared frame: no vendor cap",
         reads=lambda s: s.private_max,
     ),
 )

@@ -69,8 +69,15 @@ def slot_id_problem(slot_id: int, plat: Platform) -> str | None:
 def as_problem(as_: int, plat: Platform) -> str | None:
     if not 0 <= as_ < plat.address_spaces:
         allowed = " or ".join(str(i) for i in range(plat.address_spaces))
-        return f"as {as_} is not an address space of {plat.arch} (must be {allowed}; 1 is SMM)"
+        smm = "; 1 is SMM" if plat.address_spaces > 1 else ""
+        return f"as {as_} is not an address space of {plat.arch} (must be {allowed}{smm})"
     return None
+
+
+def no_attributes_problem(plat: Platform) -> str:
+    """Why a ``private:`` list is refused on an arch without memory attributes (arm64)."""
+    return (f"private: {plat.arch} has no memory attributes (its KVM does not select "
+            "CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES): every frame is shared; remove the list")
 
 
 def range_problem(gpa: int, size: int, plat: Platform) -> str | None:
@@ -111,7 +118,7 @@ def layout_errors(layout: Layout, path: str) -> list[InputError]:
     if layout.policy not in POLICIES:
         aliases = ", ".join(f"{a} = {c}" for a, c in POLICY_ALIASES.items())
         err(f"unknown policy {layout.policy!r} (known: {', '.join(POLICIES)}; {aliases})", None)
-    for what in ("host_max_page", "private_max_page"):
+    for what in ("host_max_page", "private_max_page") if plat.private_cap else ("host_max_page",):
         problem = page_problem(what, getattr(layout, what), plat)
         if problem:
             err(problem, None)
@@ -185,6 +192,9 @@ def layout_errors(layout: Layout, path: str) -> list[InputError]:
     for fid, group in sorted(by_file.items()):
         sweep(group, lambda s: s.offset, f"in guest_memfd {fid} (offsets)")
 
+    if layout.private is not None and not plat.memory_attributes:
+        first = layout.private[0].line if layout.private else None
+        err(no_attributes_problem(plat), first)
     for r in layout.private or ():
         for problem in (
             multiple_problem("gpa", r.gpa, plat),

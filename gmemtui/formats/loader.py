@@ -46,13 +46,16 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
     if text is None:
         text = read_text(path)
     if is_trace(text):
-        from gmemtui.formats.trace import load_trace
+        from gmemtui.formats.trace import PLATFORM, load_trace
 
+        if overrides.arch not in (None, PLATFORM.arch):  # QEMU's traces are of its x86 machines
+            raise InputError(f"--arch {overrides.arch}: {path} is a QEMU trace, and traces are "
+                             f"{PLATFORM.arch} (convert it to YAML to look at it as another arch)")
         replay = load_trace(text, path, overrides)
         return Loaded(overrides.apply(replay.layout), path, text, "trace", replay.states)
     from gmemtui.formats.yaml_load import load_yaml
 
-    return Loaded(overrides.apply(load_yaml(text, path)), path, text, "yaml")
+    return Loaded(overrides.apply(load_yaml(text, path, overrides.arch)), path, text, "yaml")
 
 
 def default_layout_path() -> str:

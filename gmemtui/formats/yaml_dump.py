@@ -58,7 +58,8 @@ def dump_yaml(layout: Layout, header: str | None = None) -> str:
     out.append(f"arch: {layout.arch}")
     out.append(f"policy: {layout.policy}")
     out.append(f"host_max_page: {_page(layout, layout.host_max_page)}")
-    out.append(f"private_max_page: {_page(layout, layout.private_max_page)}")
+    if layout.platform.private_cap:  # only x86 has a vendor cap on private pages
+        out.append(f"private_max_page: {_page(layout, layout.private_max_page)}")
 
     if layout.files:
         out.append("guest_memfd:")

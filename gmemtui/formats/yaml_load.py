@@ -39,6 +39,7 @@ from gmemtui.core.validate import (
     check_layout,
     layout_errors,
     multiple_problem,
+    no_attributes_problem,
     page_problem,
     range_problem,
     slot_id_problem,
@@ -49,9 +50,8 @@ SLOT_KEYS = ("slot", "as", "name", "gpa", "size", "ua", "flags", "guest_memfd", 
 FILE_KEYS = ("id", "size", "max_page", "mmap")
 PRIVATE_KEYS = ("gpa", "size")
 
-DEFAULT_HOST_MAX_PAGE = "2M"
-DEFAULT_PRIVATE_MAX_PAGE = "1G"
-DEFAULT_FILE_MAX_PAGE = "2M"
+# Defaults by rung (docs/formats.md): host_max_page and a file's max_page are the second rung (THP is
+# PMD-sized: 2M on x86, 32M / 512M on arm64 with 16K / 64K pages), private_max_page the largest.
 
 NULL_TAG = "tag:yaml.org,2002:null"
 _STRICT_INT_RE = re.compile(r"^(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*)$")
@@ -170,7 +170,13 @@ def as_size(node: Node, what: str, plat: Platform, empty: str) -> int:
     return value
 
 
-def as_page(node: Node, what: str, plat: Platform) -> int:
+def as_page(node: Node, what: str, plat: Platform, target: Platform | None = None) -> int:
+    """A page size of ``plat``'s ladder; with ``target`` (``--arch``) moved to the same rung there."""
+    value = _as_page(node, what, plat)
+    return target.same_rung(value, plat) if target is not None and target is not plat else value
+
+
+def _as_page(node: Node, what: str, plat: Platform) -> int:
     text = scalar_text(node, what, f"a page size ({', '.join(plat.names)})")
     try:
         value = plat.page(text).bytes
@@ -276,8 +282,12 @@ def _seq(node: Node, what: str) -> list[Node]:
 
 @dataclass
 class _Reader:
-    plat: Platform
+    plat: Platform  # units and alignment (the arch looked at: the file's, or --arch)
     errors: list[_Bad] = field(default_factory=list)
+    names: Platform | None = None  # the ladder page sizes are written in (the file's arch)
+
+    def page(self, node: Node, what: str) -> int:
+        return as_page(node, what, self.names or self.plat, self.plat)
 
     def get(
         self, items: dict[str, Node], key: str, parse: Callable[[Node], object], default: object
@@ -307,9 +317,7 @@ class _Reader:
         size = self.get(
             items, "size", lambda n: as_size(n, "size", p, "a guest_memfd file must not be empty"), None
         )
-        max_page = self.get(
-            items, "max_page", lambda n: as_page(n, "max_page", p), p.page(DEFAULT_FILE_MAX_PAGE).bytes
-        )
+        max_page = self.get(items, "max_page", lambda n: self.page(n, "max_page"), p.second.bytes)
         mmap = self.get(items, "mmap", lambda n: as_bool(n, "mmap"), False)
         if not ok or len(self.errors) > before:
             return None
@@ -469,13 +477,25 @@ def compose(text: str, path: str) -> Node | None:
         raise InputError("not YAML this program reads: nested too deeply", path, 1) from None
 
 
-def load_yaml(text: str, path: str) -> Layout:
-    """Parse a YAML layout; raise the first problem (in file order) as ``InputError(msg, path, line)``."""
+def load_yaml(text: str, path: str, arch: str | None = None) -> Layout:
+    """Parse a YAML layout; raise the first problem (in file order) as ``InputError(msg, path, line)``.
+
+    ``arch`` (``--arch``) looks at the file as that arch's KVM would map it: addresses and sizes must
+    be multiples of its base page (``FILE:LINE`` otherwise), page sizes move to the same rung of its
+    ladder (``Layout.for_arch``), and what the arch lacks is refused (``private:`` on arm64) or
+    dropped (``private_max_page`` where there is no vendor cap)."""
     with paused_gc():  # a node tree and a layout, no cycles: collections would only re-scan them
-        return _load_yaml(text, path)
+        return _load_yaml(text, path, arch)
 
 
-def _load_yaml(text: str, path: str) -> Layout:
+def _key_line(root: MappingNode, key: str) -> int:
+    for k, _ in root.value:
+        if isinstance(k, ScalarNode) and k.value == key:
+            return line_of(k)
+    return 1
+
+
+def _load_yaml(text: str, path: str, forced_arch: str | None = None) -> Layout:
     root = compose(text, path)
     if root is None:
         raise InputError("empty file: expected a mapping with 'slots' (docs/formats.md)", path, 1)
@@ -491,22 +511,26 @@ def _load_yaml(text: str, path: str) -> Layout:
             arch = as_choice(arch_node, "arch", tuple(PLATFORMS))
         except _Bad as e:
             errors.append(e)
+    file_plat = PLATFORMS[arch]
+    if forced_arch is not None:
+        if forced_arch not in PLATFORMS:
+            raise InputError(f"--arch: unknown arch {forced_arch!r} (known: {', '.join(PLATFORMS)})")
+        arch = forced_arch
     plat = PLATFORMS[arch]
-    r = _Reader(plat, errors)
+    r = _Reader(plat, errors, file_plat)
     name = r.get(top, "name", lambda n: as_str(n, "name"), None)
     policy = r.get(top, "policy", as_policy, DEFAULT_POLICY)
-    host = r.get(
-        top,
-        "host_max_page",
-        lambda n: as_page(n, "host_max_page", plat),
-        plat.page(DEFAULT_HOST_MAX_PAGE).bytes,
-    )
-    private_max = r.get(
-        top,
-        "private_max_page",
-        lambda n: as_page(n, "private_max_page", plat),
-        plat.page(DEFAULT_PRIVATE_MAX_PAGE).bytes,
-    )
+    host = r.get(top, "host_max_page", lambda n: r.page(n, "host_max_page"), plat.second.bytes)
+    private_max: object = plat.largest.bytes
+    if "private_max_page" in top and not file_plat.private_cap:
+        errors.append(_Bad(_key_line(root, "private_max_page"),
+                           f"private_max_page: {file_plat.arch} has no vendor cap on private pages "
+                           "(only x86_64 has one: SEV-SNP, TDX)"))
+    elif plat.private_cap:
+        private_max = r.get(top, "private_max_page", lambda n: r.page(n, "private_max_page"),
+                            plat.largest.bytes)
+    if "private" in top and not plat.memory_attributes:
+        errors.append(_Bad(_key_line(root, "private"), no_attributes_problem(plat)))
 
     def each(key: str, read: Callable[[Node], object]) -> list:
         out = []
@@ -540,10 +564,8 @@ def _load_yaml(text: str, path: str) -> Layout:
         name=name,
         arch=arch,
         policy=policy if policy is not None else DEFAULT_POLICY,
-        host_max_page=host if host is not None else plat.page(DEFAULT_HOST_MAX_PAGE).bytes,
-        private_max_page=private_max
-        if private_max is not None
-        else plat.page(DEFAULT_PRIVATE_MAX_PAGE).bytes,
+        host_max_page=host if host is not None else plat.second.bytes,
+        private_max_page=private_max if isinstance(private_max, int) else plat.largest.bytes,
     )
     if errors:
         first = min(errors, key=lambda e: e.line)

@@ -77,3 +77,19 @@ def detect(kvm: Kvm) -> Flavour:
     phys, virt = _cpuinfo_bits()
     caps = {name: kvm.cap(getattr(uapi, "KVM_CAP_" + name)) for name in CAPS}
     return Flavour(module, tdp, _param("kvm", "tdp_mmu") or "?", os.uname().release, phys, virt, caps)
+
+
+def host_arch(machine: str | None = None, page_size: int | None = None) -> str | None:
+    """This host's arch as the platform table names it (``x86_64``, ``arm64-64k``, ``riscv64``), or
+    None for one gmemtui does not model. On arm64 the stage-2 granule is the host's page size."""
+    import platform
+
+    machine = machine if machine is not None else platform.machine()
+    if machine in ("x86_64", "amd64", "AMD64"):
+        return "x86_64"
+    if machine in ("aarch64", "arm64"):
+        size = page_size if page_size is not None else os.sysconf("SC_PAGE_SIZE")
+        return {4096: "arm64-4k", 16384: "arm64-16k", 65536: "arm64-64k"}.get(size)
+    if machine == "riscv64":
+        return "riscv64"
+    return None

@@ -58,7 +58,7 @@ class GmemApp(App[None]):
         B("tab", "select(1)", "Next slot", "next_slot", show=False, priority=True),
         B("shift+tab", "select(-1)", "Previous slot", "prev_slot", show=False, priority=True),
         B("e", "cycle_part", "Edit part (start/end/slot/binding)", "cycle_part", show=False),
-        B("n", "cycle_step", "Nudge step (4K/2M/1G)", "cycle_step", show=False),
+        B("n", "cycle_step", "Nudge step (page sizes)", "cycle_step", show=False),
         B("comma", "nudge(-1)", "Nudge down", "nudge_down", show=False),
         B("full_stop", "nudge(1)", "Nudge up", "nudge_up", show=False),
         B("p", "cycle_policy", "Policy", "cycle_policy"),
@@ -77,7 +77,8 @@ class GmemApp(App[None]):
                                             "guest_memfd offset too)"),
         ("drag the middle of a slot", "move the whole slot (gpa only)"),
         ("drag a binding on a file bar", "move the binding in its file (offset only)"),
-        ("hold shift/ctrl/alt while dragging", "snap to 2M instead of 4K (two modifiers: 1G)"),
+        ("hold shift/ctrl/alt while dragging",
+         "snap to the next page size instead of the base page (two modifiers: the one after)"),
         ("wheel over a bar", "zoom in and out around the mouse"),
         ("click a table row", "select that slot"),
     )

@@ -20,7 +20,8 @@ from gmemtui.core.rules import RULES, Rule, rules_for
 from gmemtui.tui.commands import collect_actions
 
 INTRO = (
-    "gmemtui shows, for every guest frame (4 KiB of guest-physical memory), the largest page KVM "
+    "gmemtui shows, for every guest frame (one base page of guest-physical memory: 4 KiB on x86, "
+    "16 or 64 KiB on arm64 hosts with those page sizes), the largest page KVM "
     "can map it with, and the first rule that stops the next larger page. The top bar of each "
     "address space is the guest-physical address (GPA) axis: slots are coloured spans, holes are "
     "blank. Below it, each guest_memfd file has a bar on its own offset axis, showing where each "
@@ -49,7 +50,7 @@ DEFAULT_MOUSE_HELP: tuple[tuple[str, str], ...] = (
      "resize the slot (moving the start moves its guest_memfd offset too)"),
     ("drag the middle of a slot", "move the whole slot"),
     ("drag a binding on a file bar", "move the binding in the file (changes the offset only)"),
-    ("hold a modifier while dragging", "snap to the next page size instead of 4K"),
+    ("hold a modifier while dragging", "snap to the next page size instead of the base page"),
     ("wheel over a bar", "zoom in and out around the mouse"),
 )
 

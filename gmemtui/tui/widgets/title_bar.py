@@ -11,8 +11,9 @@ from gmemtui.core.model import Layout
 def title_parts(layout: Layout, dirty: bool, part: str, step: str) -> tuple[str, str, str]:
     plat = layout.platform
     left = f"gmemtui · {layout.name or 'unnamed layout'}"
+    private = f"private {plat.name_of(layout.private_max_page)} · " if plat.private_cap else ""
     middle = (f"{layout.policy} · host {plat.name_of(layout.host_max_page)} · "
-              f"private {plat.name_of(layout.private_max_page)} · {layout.arch} · edit {part} ±{step}")
+              f"{private}{layout.arch} · edit {part} ±{step}")
     return left, middle, ("● modified · " if dirty else "") + "? help"
 
 
