@@ -271,3 +271,40 @@ async def test_not_mappable_frames_have_their_own_glyph_and_colour() -> None:
         assert "not mappable 2M (20%)" in summary_text(app.coverage).plain
         lines = [t for t, _ in explain_lines(app.layout, 0, 0x400000)]
         assert "NOT MAPPABLE" in lines[0] and "exits to userspace" in lines[1]
+
+
+async def test_arm64_64k_layout_follows_its_ladder() -> None:
+    """Table columns, title, bars, zoom floor, nudge steps and the private-cap key follow the 64K ladder."""
+    from pathlib import Path
+
+    from gmemtui.tui.screens.help import HelpScreen
+
+    path = Path(__file__).resolve().parents[2] / "layouts" / "teach-arm64-64k.yaml"
+    app = GmemApp(load(str(path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = app.table.values("0:0")
+        assert ("64K" in row and "512M" in row) and "4K" not in row and "2M" not in row
+        assert row["512M"] == "100%" and app.table.values("0:1")["64K"] == "100%"
+        title = app.title_bar.plain
+        assert "arm64-64k" in title and "private" not in title and "host 512M" in title
+        bar = app.query_one("#gpa-0").render_line(1).text
+        assert "▒" in bar and "░" in bar  # 512M and 64K cells
+        await zoom_to(pilot, app, 64 << 10)  # the finest zoom is one 64K frame per cell
+        await pilot.press("plus")
+        assert app.map_view.bpc == 64 << 10
+        before = app.layout
+        await pilot.press("v")  # no vendor cap on arm64: nothing to cycle
+        assert app.layout is before
+        await pilot.press("tab")  # select a slot and nudge the selected edge: one 64K step
+        assert app.selected is not None
+        i = app.layout.slot_index(app.selected)
+        old = app.layout.slots[i]
+        await pilot.press("full_stop")
+        new = app.layout.slots[i]
+        assert {new.gpa - old.gpa, new.end - old.end} - {0} == {64 << 10}
+        await pilot.press("n")  # the next step is the next rung, 512M
+        assert "±512M" in app.title_bar.plain
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
