@@ -9,14 +9,14 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from reference import Reference, reference_runs
 from strategies import any_arch_layouts
 
 from gmemtui.cli import main
 from gmemtui.core.coverage import Coverage, compute
 from gmemtui.core.errors import InputError
-from gmemtui.core.model import GmemFile, Layout, Overrides, Slot
+from gmemtui.core.model import GmemFile, Layout, Overrides, PrivateRange, Slot
 from gmemtui.core.platform import ARM64_4K, ARM64_16K, ARM64_64K, PLATFORMS, RISCV64, X86_64
 from gmemtui.core.rules import REASON_CODES
 from gmemtui.core.units import fmt_size, parse_size
@@ -51,9 +51,36 @@ def check_invariants(layout: Layout, cov: Coverage) -> None:
 
 # -- the closed form against the reference, every arch ------------------------------------------------
 
+M2 = 2 * M
+# Boundaries a random search reaches late, fixed (docs/rules.md; tests/test_rule_boundaries.py has more)
+BOUNDARY_EXAMPLES = (
+    # two private ranges that touch exactly and together fill one 2M block: one range, 2M private
+    Layout(slots=(Slot(slot=0, gpa=G, size=2 * M2, ua=G, gmem=1),), files=(GmemFile(id=1),),
+           private=(PrivateRange(G, M), PrivateRange(G + M, M))),
+    # whole-binding on the shared frames of an mmap slot; aligned offset, size off by one frame
+    Layout(slots=(Slot(slot=0, gpa=G, size=2 * M2 + 4 * K, ua=G, gmem=1),),
+           files=(GmemFile(id=1, mmap=True),), private=(), policy="whole-binding"),
+    # platform-cap exactly at its cap; folio-cap at the same size reports first
+    Layout(slots=(Slot(slot=0, gpa=G, size=2 * M2, ua=G, gmem=1),), files=(GmemFile(id=1, max_page=4 * K),),
+           private_max_page=4 * K),
+    # 64K base page, a 512M block exactly, a guest_memfd-only slot under mainline next to it
+    Layout(slots=(Slot(slot=0, gpa=512 * M, size=512 * M, ua=512 * M),
+                  Slot(slot=1, gpa=G, size=M, ua=G, gmem=1)),
+           files=(GmemFile(id=1, max_page=512 * M),), arch="arm64-64k", policy="mainline",
+           host_max_page=512 * M, private_max_page=512 * M),
+)
+
+
+def _with_examples(test):
+    for lay in BOUNDARY_EXAMPLES:
+        test = example(lay)(test)
+    return test
+
+
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(any_arch_layouts())
+@_with_examples
 def test_every_arch_matches_reference_frame_exact(layout: Layout) -> None:
     cov = compute(layout)
     check_invariants(layout, cov)
