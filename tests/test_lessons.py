@@ -172,3 +172,12 @@ def test_convert_and_dirty_logging_edits() -> None:
     logging = lessons["05-log-dirty"].layout
     off = toggle_log_dirty(logging, (0, 0))
     assert not off.slots[0].log_dirty and toggle_log_dirty(off, (0, 0)) == logging
+
+
+def test_the_example_in_the_docs_is_a_shipped_lesson(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "tour.md").read_text()
+    example = docs.split("A complete example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    lesson = load_lesson(write(tmp_path, example))
+    shipped = next(x for x in load_lessons() if x.title == lesson.title)
+    assert lesson.layout == shipped.layout and lesson.done == shipped.done
+    assert lesson.solution == shipped.solution and lesson.frame == shipped.frame

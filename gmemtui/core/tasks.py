@@ -8,7 +8,7 @@ per slot), not frames.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gmemtui.core.coverage import Coverage
 from gmemtui.core.model import Layout, Slot
@@ -26,7 +26,7 @@ def policy_name(policy: str) -> str:
 
 @dataclass(frozen=True)
 class Condition:
-    line: int  # where it is written in the lesson file
+    line: int = field(compare=False)  # where it is written in the lesson file (not part of equality)
 
     def met(self, layout: Layout, coverage: Coverage) -> bool:
         raise NotImplementedError

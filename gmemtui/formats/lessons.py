@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -68,7 +68,7 @@ class Step:
     moves a slot's ``part`` (start, end, slot, binding) so that it lands on ``to`` (a GPA; a file
     offset for ``binding``)."""
 
-    line: int
+    line: int = field(compare=False)
     keys: tuple[str, ...] = ()
     as_: int = 0
     slot: int = 0
