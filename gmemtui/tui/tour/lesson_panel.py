@@ -14,7 +14,8 @@ from gmemtui.formats.lessons import Lesson
 def lesson_text(lesson: Lesson, number: int, count: int, done: bool, hint: bool,
                 next_title: str | None) -> Text:
     """The panel's text (the progress and the keys are on its border): plain data, so tests can
-    read it. Once the task is done, the success and the way on come first, above the fold."""
+    read it. What to do comes first, above the fold on a small terminal: once the task is done the
+    success and the way on, else the task (and the hint once asked for); then the explanation."""
     t = Text()
     t.append(f"{lesson.title}\n", style="bold")
     if done:
@@ -25,15 +26,16 @@ def lesson_text(lesson: Lesson, number: int, count: int, done: bool, hint: bool,
             t.append(f"N: next lesson ({number + 1}/{count}: {next_title})\n", style="bold")
         else:
             t.append("That was the last lesson. q: quit\n", style="bold")
+    t.append("Task: ", style="bold")
+    t.append(lesson.task + "\n")
+    if hint:
+        t.append("Hint: ", style="bold")
+        t.append(lesson.hint + "\n")
     for label, body in (("Look", lesson.look), ("Rule", lesson.rule), ("Kernel", lesson.kernel)):
         if body:
             t.append(f"{label}: ", style="bold")
             t.append(body + "\n", style="italic" if label == "Kernel" else "")
-    t.append("Task: ", style="bold")
-    t.append(lesson.task)
-    if hint:
-        t.append("\nHint: ", style="bold")
-        t.append(lesson.hint)
+    t.rstrip()
     return t
 
 
@@ -44,7 +46,7 @@ def keys_line(done: bool, last: bool) -> str:
 
 class LessonPanel(VerticalScroll):
     DEFAULT_CSS = """
-    LessonPanel { height: auto; max-height: 40%; border: round $accent; padding: 0 1; }
+    LessonPanel { height: auto; max-height: 35%; border: round $accent; padding: 0 1; }
     LessonPanel > Static { width: 1fr; }
     """
 
