@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gmemtui.core.coverage import Coverage, SlotCoverage, slot_runs
+from gmemtui.core.coverage import Coverage, SlotCoverage, compute, slot_runs
 from gmemtui.core.model import Layout, Slot
 from gmemtui.core.rules import Attributes, SlotFacts
 
@@ -60,6 +60,8 @@ class LiveCoverage:
         patched = self._patch(layout, files)
         if patched is not None:
             return patched
+        if not self._memo:
+            return self._fresh(layout, files)
         names = layout.platform.names
         zero = dict.fromkeys(names, 0)
         total = dict(zero)
@@ -74,6 +76,20 @@ class LiveCoverage:
             out.append(sc)
         self._memo = memo  # keep only what the current layout uses (a drag leaves no trail)
         coverage = Coverage(layout, tuple(out), total)
+        self._last = (layout.slots, files, coverage, where)
+        return coverage
+
+    def _fresh(self, layout: Layout, files: dict) -> Coverage:
+        """Nothing to reuse (first paint, new settings): the batch ``compute()``, whose memo shares
+        the work of slots of one shape (32,763 slots: ~1 s instead of ~5 s slot by slot)."""
+        coverage = compute(layout)
+        memo: dict[int, tuple[Slot, object, SlotCoverage]] = {}
+        where: dict[int, int] = {}
+        for i, sc in enumerate(coverage.slots):
+            slot = sc.slot
+            memo[id(slot)] = (slot, files.get(slot.gmem) if slot.gmem is not None else None, sc)
+            where[id(slot)] = i
+        self._memo = memo
         self._last = (layout.slots, files, coverage, where)
         return coverage
 
