@@ -84,7 +84,7 @@ def test_the_detectors_find_what_they_are_for() -> None:
         "a climb out of docs": "[x](" + UP * 2 + "elsewhere.md)",
     }
     for what, line in bad.items():
-        where = "docs/page.md" if "docs" in what else "README.md"
+        where = "docs/" + "page.md" if "docs" in what else "README.md"
         assert outside_refs(where, line), what
     good = [
         "[benchmarks](" + UP + "benchmarks/README.md)",  # docs/ -> the repository's benchmarks/
@@ -92,7 +92,7 @@ def test_the_detectors_find_what_they_are_for() -> None:
         "the specification of the rules",
     ]
     for line in good:
-        assert outside_refs("docs/page.md", line) == [], line
+        assert outside_refs("docs/" + "page.md", line) == [], line
 
 
 def test_no_tracked_file_refers_outside_the_repository() -> None:
@@ -220,3 +220,20 @@ def test_the_readme_links_every_docs_page() -> None:
     linked = {posixpath.normpath(t.partition("#")[0]) for t in links(readme)}
     missing = [p for p in pages(files) if p != "README.md" and p not in linked]
     assert missing == [], f"README.md does not link {missing}"
+
+
+def test_every_docs_page_named_anywhere_exists() -> None:
+    """Docstrings and comments send readers to ``docs/<page>.md``: each such page must exist."""
+    files = tracked()
+    missing = set()
+    for path in files:
+        full = ROOT / path
+        if path in VERBATIM or not full.is_file() or full.is_symlink():
+            continue
+        data = full.read_bytes()
+        if b"\0" in data[:8192]:
+            continue
+        for page in re.findall(r"\bdocs/[\w-]+\.md\b", data.decode("utf-8", "replace")):
+            if page not in files:
+                missing.add(f"{path} names {page}")
+    assert sorted(missing) == []
