@@ -19,7 +19,6 @@ from gmemtui.tui.app import GmemApp
 from gmemtui.tui.history import History
 from gmemtui.tui.live import LiveCoverage
 from gmemtui.tui.tour.lesson_panel import LessonPanel, keys_line, lesson_text
-from gmemtui.tui.widgets.warnings import layout_warnings
 
 
 class TourApp(GmemApp):
@@ -76,7 +75,6 @@ class TourApp(GmemApp):
         self.part, self.level = "start", 0
         self.met = False
         self.hint_shown = False
-        self.warnings = layout_warnings(lesson.layout)
         self.show(lesson.layout, lesson.frame)
         m = self.map_view
         m.mode, m.bpc, m.start = "scale", 0, 0  # the view a layout opens with: every slot readable
