@@ -25,6 +25,8 @@ class TourApp(GmemApp):
     TITLE = "gmemtui tour"
     CSS_PATH = str(Path(__file__).resolve().parent.parent / "app.tcss")  # the main screen's (relative
     # paths are read beside the subclass's module)
+    # the lesson panel takes its rows from the map's share (the main screen's CSS gives the map 60%)
+    CSS = "#map { max-height: 45%; }"
     # shifted N/P: in the main app n picks the nudge step and p the policy, which lessons use
     BINDINGS = [
         Binding("N", "lesson(1)", "Next lesson", id="next_lesson"),
@@ -129,5 +131,9 @@ class TourApp(GmemApp):
         self.commit(guest_edits.convert(layout, start, size, private), (as_, gpa))
         self.notify(f"converted [{start:#x}, {start + size:#x}) to {'private' if private else 'shared'}")
 
+    @property
+    def dirty(self) -> bool:
+        return False  # a student's edits are exercises, not documents: no "modified", no quit question
+
     async def action_quit(self) -> None:
-        self.exit()  # a student's edits are exercises, not documents: nothing to save
+        self.exit()

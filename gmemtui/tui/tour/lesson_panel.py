@@ -46,7 +46,7 @@ def keys_line(done: bool, last: bool) -> str:
 
 class LessonPanel(VerticalScroll):
     DEFAULT_CSS = """
-    LessonPanel { height: auto; max-height: 35%; border: round $accent; padding: 0 1; }
+    LessonPanel { height: auto; max-height: 30%; border: round $accent; padding: 0 1; }
     LessonPanel > Static { width: 1fr; }
     """
 
