@@ -89,6 +89,28 @@ async def test_lesson_moves_are_in_the_palette() -> None:
         assert app.index == 1
 
 
+async def test_the_palette_opens_any_lesson_by_name() -> None:
+    app = TourApp(LESSONS)
+    async with app.run_test(size=TALL) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"folio-cap")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.lesson.title.startswith("folio-cap") and app.layout == app.lesson.layout
+
+
+def test_tour_lesson_number_out_of_range(capsys) -> None:
+    from gmemtui.cli import main
+
+    n = len(LESSONS)
+    assert main(["tour", "--lesson", "0"]) == 2
+    assert capsys.readouterr().err == f"gmemtui: --lesson 0: there are lessons 1..{n}\n"
+    assert main(["tour", "--lesson", str(n + 1)]) == 2
+    assert capsys.readouterr().err == f"gmemtui: --lesson {n + 1}: there are lessons 1..{n}\n"
+
+
 async def test_the_normal_app_keeps_its_keys() -> None:
     """n (nudge step) and p (policy) stay what they were; the tour keys are the shifted ones."""
     app = TourApp(LESSONS, 2)

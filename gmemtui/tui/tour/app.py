@@ -7,10 +7,12 @@ student may solve it with the mouse, the keys or the palette, and undo un-solves
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from gmemtui.core import guest_edits
 from gmemtui.core.model import Layout
@@ -21,8 +23,31 @@ from gmemtui.tui.live import LiveCoverage
 from gmemtui.tui.tour.lesson_panel import LessonPanel, keys_line, lesson_text
 
 
+class LessonCommands(Provider):
+    """Every lesson in the command palette by number and title: the palette way between lessons."""
+
+    def _lessons(self) -> list[tuple[str, int]]:
+        app = self.app
+        assert isinstance(app, TourApp)
+        n = len(app.lessons)
+        return [(f"Lesson {i + 1}/{n}: {lesson.title}", i) for i, lesson in enumerate(app.lessons)]
+
+    async def discover(self) -> Hits:
+        for title, i in self._lessons():
+            yield DiscoveryHit(title, partial(self.app.open_lesson, i), help="open this lesson")
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, i in self._lessons():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(self.app.open_lesson, i),
+                          help="open this lesson")
+
+
 class TourApp(GmemApp):
     TITLE = "gmemtui tour"
+    COMMANDS = GmemApp.COMMANDS | {LessonCommands}
     CSS_PATH = str(Path(__file__).resolve().parent.parent / "app.tcss")  # the main screen's (relative
     # paths are read beside the subclass's module)
     # the lesson panel takes its rows from the map's share (the main screen's CSS gives the map 60%)

@@ -16,7 +16,8 @@ def main(args: argparse.Namespace) -> int:
     except InputError as e:
         print(str(e), file=sys.stderr)
         return 2
-    start = getattr(args, "lesson", None) or 1
+    start = getattr(args, "lesson", None)
+    start = 1 if start is None else start
     if not 1 <= start <= len(lessons):
         print(f"gmemtui: --lesson {start}: there are lessons 1..{len(lessons)}", file=sys.stderr)
         return 2
