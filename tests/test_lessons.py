@@ -88,8 +88,6 @@ def test_a_teachers_lesson_loads_with_its_inline_layout(tmp_path: Path) -> None:
      "FILE:10: coverage: give either 'gpa' (and 'size') or 'slot'"),
     (("{slot: 0, page: 2M}", "{slot: 0}"),
      "FILE:10: coverage: say what must hold: 'page', 'at_least' or 'reason'"),
-    (("coverage: {slot: 0, page: 2M}", "policy: fastest"),
-     "FILE:10: unknown policy 'fastest' (known: per-range, whole-binding, 4k-only, mainline)"),
     (("coverage: {slot: 0, page: 2M}", "coverage: {slot: 0, at_least: 4K}"),
      "FILE:10: the task is already done when the lesson opens: the student would have nothing to do"),
     (("hint: Drag", "hnt: Drag"), "FILE:11: unknown key 'hnt' (did you mean 'hint'?)"),
@@ -104,6 +102,12 @@ def test_every_mistake_is_one_file_line_error(tmp_path: Path, change: tuple[str,
     old, new = change
     assert old in LESSON
     assert error_of(tmp_path, LESSON.replace(old, new, 1)) == expected
+
+
+def test_an_unknown_policy_lists_both_names_of_the_merged_one(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, LESSON.replace("coverage: {slot: 0, page: 2M}", "policy: fastest"))
+    assert msg.startswith("FILE:10: unknown policy 'fastest' (known: per-range, whole-binding, ")
+    assert "4k-only" in msg and "mainline" in msg
 
 
 def test_missing_keys_and_bad_documents(tmp_path: Path) -> None:
