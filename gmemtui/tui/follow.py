@@ -143,12 +143,13 @@ def stdin_tail() -> Tail:
     been started without a pipe, and the trace comes from the moved descriptor.
     """
     if os.isatty(0):
-        raise InputError("-: standard input is a terminal, not a trace; pipe one in, e.g. "
+        raise InputError("- reads a trace from a pipe, but standard input is a terminal; e.g. "
                          "qemu-system-x86_64 ... -trace kvm_set_user_memory 2>&1 | gmemtui -")
     try:
         tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError as e:
-        raise InputError(f"-: no terminal to read the keyboard from (/dev/tty: {e.strerror})") from None
+        raise InputError("- reads a trace from a pipe and the keyboard from the terminal, but there is "
+                         f"no terminal (/dev/tty: {e.strerror})") from None
     pipe = os.dup(0)
     os.dup2(tty, 0)
     os.close(tty)
