@@ -75,7 +75,14 @@ def test_a_pipe_into_gmemtui_dash_while_keys_still_work(tmp_path: Path, sessions
         t.keys("]", "]")
         t.wait_for(lambda s: "state 2/2 · following" in s, "following again")
         os.write(w, line(2).encode()[40:])
-        t.wait_for(lambda s: "state 3/3 · following" in s, "the third line, once complete")
+        text = t.wait_for(lambda s: "state 3/3 · following" in s, "the third line, once complete")
+        # the mouse works too: a click at the left end of the timeline's bar goes to state 0
+        rows = text.splitlines()
+        y = next(i for i, row in enumerate(rows) if "state 3/3" in row) + 1
+        x = rows[y].index("━")
+        t.mouse(0, x, y)
+        t.mouse(0, x, y, release=True)
+        t.wait_for(lambda s: "state 0/3 · 3 newer states" in s, "state 0 after a click on the bar")
     finally:
         os.close(w)
     t.wait_for(lambda s: "end of input" in s, "the end of the input")
@@ -91,3 +98,33 @@ def test_dash_with_a_terminal_as_standard_input_is_one_line_and_exit_2(tmp_path:
     err = (tmp_path / "err.txt").read_text()
     assert err.startswith("gmemtui: - reads a trace from a pipe, but standard input is a terminal")
     assert err.count("\n") == 1
+
+
+QEMU = shutil.which("qemu-system-x86_64")
+KVM = os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+@pytest.mark.skipif(QEMU is None or not KVM, reason="needs qemu-system-x86_64 and a usable /dev/kvm")
+def test_real_qemu_piped_into_gmemtui_dash(tmp_path: Path, sessions: list[Tmux]) -> None:
+    """What the docs tell a user to type: QEMU's trace on stderr, piped live into ``gmemtui -``."""
+    pidfile = tmp_path / "qemu.pid"
+    qemu = (f"timeout 120 {_quote(QEMU or '')} -accel kvm -S -nodefaults -display none -monitor none "
+            f"-serial none -m 1G -pidfile {_quote(str(pidfile))} -trace kvm_set_user_memory")
+    t = Tmux(["sh", "-c", f"{qemu} 2>&1 | {_quote(str(GMEMTUI))} -"], cwd=tmp_path)
+    sessions.append(t)
+    try:
+        # QEMU 7.2 maps RAM, remaps it around the legacy holes, and maps the BIOS read-only at 4G - 256K
+        text = t.wait_for(lambda s: "0xfffc0000" in s and "readonly" in s and "following" in s,
+                          "QEMU's memslots, live")
+        assert "Slot#" in text  # the timeline shows QEMU's own trace line
+        t.keys("[")
+        t.wait_for(lambda s: "1 newer state" in s, "a step back by key while QEMU runs")
+        t.keys("q")
+        t.wait_for(lambda s: "1 newer state" not in s and "readonly" not in s, "gmemtui gone")
+    finally:
+        if pidfile.exists():
+            try:
+                os.kill(int(pidfile.read_text()), 15)
+            except (ProcessLookupError, ValueError):
+                pass
+    assert t.wait_exit() == 0

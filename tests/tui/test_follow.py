@@ -166,3 +166,16 @@ def test_follow_without_a_readable_file_is_one_line_and_exit_2(args: list[str], 
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and ("needs a FILE" in err or "no such file" in err)
+
+
+def test_dash_without_a_terminal_for_the_keys_is_one_line_and_exit_2() -> None:
+    """A new session has no controlling terminal: /dev/tty cannot be opened, so no keyboard."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "gmemtui", "-"], input=line(0).encode(), capture_output=True,
+                       timeout=120, start_new_session=True)
+    assert r.returncode == 2
+    err = r.stderr.decode()
+    assert err.startswith("gmemtui: - reads a trace from a pipe and the keyboard from the terminal")
+    assert err.count("\n") == 1

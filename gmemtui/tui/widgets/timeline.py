@@ -134,7 +134,10 @@ class Timeline(Widget):
                 text = f"{head} · line {state.line}: {state.text.strip()}"
             if self.live is not None:
                 newer = self._last_index - self.index
-                where = f"{newer} newer state{'s' if newer != 1 else ''} (] steps on)" if newer else self.live
+                where = self.live
+                if newer:
+                    where = f"{newer} newer state{'s' if newer != 1 else ''} (] steps on)" + (
+                        f" · {self.live}" if self.live != "following" else "")
                 text = f"{head} · {where} · {text[len(head) + 3:]}"
             self._label = (self.index, text)
         return self._label[1]
