@@ -36,6 +36,7 @@ class TraceStream:
 
     def __init__(self, path: str, overrides: Overrides | None = None) -> None:
         self.path = path
+        self.overrides = overrides
         self._replayer = Replayer(path, overrides, strict=False, track=True)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending: list[str] = []  # the incomplete last line, in the pieces it came in

@@ -75,14 +75,29 @@ class FollowApp(GmemApp):
             return
         data = self.tail.read()
         if self.tail.truncated:
-            self.notify(f"{self.tail.name} was truncated: the new lines are replayed after the old ones "
-                        "(open it again to start afresh)", severity="warning")
+            self.restart()
         if data is None:  # the pipe was closed: the end of the trace
             self._stop_watching()
             self.apply(self.stream.close(), "end of input")
+            if len(self.stream.states) == 1 and self.stream.lines:
+                self.notify("no kvm_set_user_memory line in the input (a trace needs "
+                            "-trace kvm_set_user_memory)", severity="warning")
             return
         if data:
             self.apply(self.stream.feed(data))
+
+    def restart(self) -> None:
+        """The file shrank: QEMU started again and truncated its ``-D`` file. Its new trace is
+        another VM's, so the replay starts afresh (what was shown is gone with the old file)."""
+        old = self.stream
+        self.stream = TraceStream(old.path, old.overrides)
+        self.loaded = live_loaded(self.stream, self.loaded.path)
+        self.notify(f"{self.tail.name} started again (truncated): replaying it from its first line",
+                    severity="warning")
+        timeline = self.timeline
+        if timeline is not None:
+            timeline.restart(self.stream.states)
+            self.show_state(0)
 
     def apply(self, update: StreamUpdate, live: str | None = None) -> None:
         """Show what ``update`` brought: follow the newest state unless the user stepped back."""

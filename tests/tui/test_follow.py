@@ -179,3 +179,21 @@ def test_dash_without_a_terminal_for_the_keys_is_one_line_and_exit_2() -> None:
     err = r.stderr.decode()
     assert err.startswith("gmemtui: - reads a trace from a pipe and the keyboard from the terminal")
     assert err.count("\n") == 1
+
+
+async def test_a_truncated_file_starts_the_replay_again(tmp_path: Path) -> None:
+    """QEMU run again with the same -D FILE truncates it: the new VM's trace replaces the old one."""
+    path = tmp_path / "qemu.log"
+    path.write_text(line(0) + line(1) + line(2))
+    app = follow_file(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: slots(app) == [0, 1, 2], "the first run's slots")
+        path.write_text(line(5)[:30])  # truncated, and the new run's first line half written
+        await until(pilot, lambda: len(app.stream.states) == 1 and app.stream.pending, "the restart")
+        await pilot.pause()
+        assert app.layout.slots == () and app.timeline.index == 0
+        assert any("started again" in str(n.message) for n in app._notifications)
+        append(path, line(5)[30:])
+        await until(pilot, lambda: slots(app) == [5], "the second run's slot")
+        assert app.stream.states[1].line == 1 and app.timeline.index == 1
+        assert "state 1/1" in app.timeline.label()

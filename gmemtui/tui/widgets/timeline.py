@@ -106,6 +106,14 @@ class Timeline(Widget):
         """Showing the newest state: a live trace's new states are shown as they arrive."""
         return self.index >= self._last_index
 
+    def restart(self, states: Sequence[Any]) -> None:
+        """Another trace in the same place (a live file that started again): show its first state."""
+        self.states = states
+        self._last_index = states[len(states) - 1].index if len(states) else 0
+        self._label = None
+        self.set_reactive(Timeline.index, 0)
+        self.refresh()
+
     def grown(self, live: str | None = None, follow: bool | None = None) -> bool:
         """``states`` grew (a live trace): move to the newest state if the newest was shown (or if
         ``follow`` says so), else stay (the label then says how many newer states there are). True if
