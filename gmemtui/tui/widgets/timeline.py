@@ -3,7 +3,9 @@
 A trace (docs/formats.md) is replayed into one layout per line that changed something; the app shows one of
 them at a time. This widget only knows positions: it owns ``index`` and tells the app with
 ``Timeline.Changed`` when it moves (key, click or drag on the bar), and the app swaps the layout.
-Drawn with the Line API so a long trace costs one short strip per repaint.
+Drawn with the Line API so a long trace costs one short strip per repaint. A live trace
+(``gmemtui.tui.follow``) grows ``states`` under it: ``grown`` moves to the newest state if that was
+shown, and the label says ``following`` or how many newer states there are.
 """
 
 from __future__ import annotations
