@@ -142,3 +142,13 @@ def test_overrides_apply_to_every_state() -> None:
     stream = TraceStream("t.trace", Overrides(policy="whole-binding"))
     stream.feed(GOOD.format(s=1, g=0))
     assert all(s.layout.policy == "whole-binding" for s in stream.states)
+
+
+def test_problems_of_the_newest_state_come_and_go() -> None:
+    """An overlap a whole-file load refuses is reported for the newest state, until a line removes it."""
+    stream = TraceStream("t.trace")
+    stream.feed(GOOD.format(s=1, g=0) + GOOD.format(s=2, g=0x100000))
+    assert stream.problems() == ["t.trace:2: slot 2 [0x100000, 0x300000) overlaps slot 1 [0x0, 0x200000) "
+                                 "in address space 0"]
+    stream.feed(GOOD.format(s=2, g=0x200000))  # QEMU moves it
+    assert stream.problems() == []

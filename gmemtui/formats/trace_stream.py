@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
+from gmemtui.core import validate
 from gmemtui.core.model import Layout, Overrides, Warning_
 from gmemtui.formats.trace import Replayer, TraceStates
 
@@ -63,6 +64,12 @@ class TraceStream:
     def pending(self) -> str:
         """The incomplete last line that waits for its newline."""
         return "".join(self._pending)
+
+    def problems(self) -> list[str]:
+        """What a whole-file load would refuse in the newest state (``FILE:LINE: ...``: overlapping
+        slots or bindings, a binding beyond its file). A live trace shows them instead of stopping;
+        they may go away again when a later line deletes one of the slots."""
+        return [str(e) for e in validate.layout_errors(self.layout, self.path)]
 
     def feed(self, chunk: str | bytes) -> StreamUpdate:
         """Add ``chunk`` (cut anywhere) and replay the lines it completes."""

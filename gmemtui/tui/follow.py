@@ -43,6 +43,7 @@ class FollowApp(GmemApp):
         self.stream = stream
         super().__init__(live_loaded(stream, path), path_opened=True)
         self._watching = False
+        self._problems_told: set[str] = set()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -91,6 +92,7 @@ class FollowApp(GmemApp):
         another VM's, so the replay starts afresh (what was shown is gone with the old file)."""
         old = self.stream
         self.stream = TraceStream(old.path, old.overrides)
+        self._problems_told.clear()
         self.loaded = live_loaded(self.stream, self.loaded.path)
         self.notify(f"{self.tail.name} started again (truncated): replaying it from its first line",
                     severity="warning")
@@ -116,6 +118,15 @@ class FollowApp(GmemApp):
         if map_fitted:
             self._refit_map()
         self._notify_bad_lines(update)
+        if update.new_states:
+            self._notify_problems()
+
+    def _notify_problems(self) -> None:
+        """Each new problem of the newest state once (a whole-file load would refuse the trace)."""
+        for problem in self.stream.problems():
+            if problem not in self._problems_told:
+                self._problems_told.add(problem)
+                self.notify(problem, severity="error")
 
     def _notify_bad_lines(self, update: StreamUpdate) -> None:
         bad = [w for w in update.warnings if w.as_ is None and w.slot is None]

@@ -197,3 +197,17 @@ async def test_a_truncated_file_starts_the_replay_again(tmp_path: Path) -> None:
         await until(pilot, lambda: slots(app) == [5], "the second run's slot")
         assert app.stream.states[1].line == 1 and app.timeline.index == 1
         assert "state 1/1" in app.timeline.label()
+
+
+async def test_an_overlap_a_file_load_would_refuse_is_told_once(tmp_path: Path) -> None:
+    path = tmp_path / "qemu.log"
+    path.write_text(line(0))
+    app = follow_file(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: slots(app) == [0], "the first line")
+        overlap = LINE.format(i=9, s=9, g=0x100000, u=0x7F0000000000)
+        append(path, overlap + line(1))  # slot 9 overlaps slot 0; slot 1 comes after it
+        await until(pilot, lambda: slots(app) == [0, 1, 9], "the overlapping slot shown")
+        told = [str(n.message) for n in app._notifications if "overlaps" in str(n.message)]
+        assert told == [f"{path}:2: slot 9 [0x100000, 0x300000) overlaps slot 0 [0x0, 0x200000) "
+                        "in address space 0"]
