@@ -35,8 +35,11 @@ class Tail:
 
     @classmethod
     def open(cls, path: str) -> Tail:
+        """Open ``path`` to follow it. A named pipe (``mkfifo``) is opened the way ``cat`` does,
+        waiting for its writer: opened without waiting, it would read as ended before QEMU started."""
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            fifo = stat.S_ISFIFO(os.stat(path).st_mode)
+            fd = os.open(path, os.O_RDONLY | (0 if fifo else os.O_NONBLOCK))
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
         except OSError as e:

@@ -61,6 +61,7 @@ class FollowApp(GmemApp):
 
     def on_unmount(self) -> None:
         self._stop_watching()
+        self.tail.close()
 
     def _stop_watching(self) -> None:
         if self._watching:

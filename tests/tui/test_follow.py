@@ -211,3 +211,30 @@ async def test_an_overlap_a_file_load_would_refuse_is_told_once(tmp_path: Path) 
         told = [str(n.message) for n in app._notifications if "overlaps" in str(n.message)]
         assert told == [f"{path}:2: slot 9 [0x100000, 0x300000) overlaps slot 0 [0x0, 0x200000) "
                         "in address space 0"]
+
+
+async def test_follow_a_named_pipe_waits_for_its_writer(tmp_path: Path) -> None:
+    import threading
+
+    fifo = tmp_path / "trace.fifo"
+    os.mkfifo(fifo)
+    fds: list[int] = []
+    writer = threading.Thread(target=lambda: fds.append(os.open(fifo, os.O_WRONLY)))
+    writer.start()
+    tail = Tail.open(str(fifo))  # returns once the writer has opened its end
+    writer.join(timeout=60)
+    assert fds and not tail.is_file
+    app = FollowApp(tail, TraceStream(str(fifo)), str(fifo))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert not app.stream.closed  # no data yet is not the end
+            os.write(fds[0], line(0).encode())
+            await until(pilot, lambda: slots(app) == [0], "a line through the named pipe")
+            os.close(fds.pop())
+            await until(pilot, lambda: app.stream.closed, "the end of input")
+            assert "end of input" in app.timeline.label()
+    finally:
+        for fd in fds:
+            os.close(fd)
+        tail.close()
