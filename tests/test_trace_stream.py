@@ -152,3 +152,32 @@ def test_problems_of_the_newest_state_come_and_go() -> None:
                                  "in address space 0"]
     stream.feed(GOOD.format(s=2, g=0x200000))  # QEMU moves it
     assert stream.problems() == []
+
+
+BAD_LINES = [
+    "kvm_set_user_memory AddrSpace#0 Slot#3 flags=0x0 gpa=0x1234 size=0x200000 ua=0x0 ret=0\n",
+    "kvm_set_user_memory AddrSpace#0 Slot#3 flags=0x0 gpa=0x0 size=0x2000\n",  # cut: no ua, no ret
+    "kvm_set_user_memory Slot#4 flags=0x40 gpa=0x0 size=0x200000 ua=0x0 ret=0\n",
+    "kvm_convert_memory start 0x1000 size 0x0 shared_to_private\n",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), path=st.sampled_from(TRACES))
+def test_bad_lines_anywhere_cut_anywhere_same_states_and_warnings(data: st.DataObject, path: Path) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    for bad in data.draw(st.lists(st.sampled_from(BAD_LINES), min_size=1, max_size=4)):
+        lines.insert(data.draw(st.integers(0, len(lines))), bad)
+    text = "".join(lines)
+    points = data.draw(st.lists(st.integers(0, len(text)), max_size=30))
+    whole, pieces = stream_in([text]), stream_in(cut(text, points))
+    assert states_of(pieces.states) == states_of(whole.states)
+    bad = [w for w in whole.layout.notes if w.as_ is None and w.slot is None]
+    assert [w.line for w in bad] == [i + 1 for i, ln in enumerate(lines) if ln in BAD_LINES]
+    assert all(w.message.startswith(f"line {w.line}: ") for w in bad)
+    # the good lines still give the trace's states: the bad ones only add warnings
+    def shape(layout: Layout) -> list[tuple]:  # a slot without its line number (bad lines shift them)
+        return [(s.as_, s.slot, s.gpa, s.size, s.ua, s.flags, s.gmem, s.offset) for s in layout.slots]
+
+    good = stream_in([path.read_text()]).states
+    assert [shape(s.layout) for s in whole.states] == [shape(s.layout) for s in good]

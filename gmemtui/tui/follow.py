@@ -73,7 +73,7 @@ class FollowApp(GmemApp):
 
     def pump(self) -> None:
         """Read what has arrived, replay it, and show the result."""
-        if self.stream.closed:
+        if self.stream.closed or self.tail.fd < 0:
             return
         data = self.tail.read()
         if self.tail.truncated:
