@@ -1,4 +1,4 @@
-"""Read FILE, a YAML layout or a QEMU trace (detected by content, not name), into a Layout."""
+"""Read FILE, a YAML layout, a QEMU trace or a QEMU monitor dump (detected by content, not name)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class Loaded:
     layout: Layout
     path: str
     text: str
-    kind: str  # "yaml" or "trace"
+    kind: str  # "yaml", "trace" or "dump" (info mtree -f)
     states: tuple = ()  # trace.TraceState values, one per line that changed something
 
 
@@ -50,6 +50,12 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
 
         replay = load_trace(text, path, overrides)
         return Loaded(overrides.apply(replay.layout), path, text, "trace", replay.states)
+    from gmemtui.formats.mtree import is_dump
+
+    if is_dump(text):
+        from gmemtui.formats.mtree import load_dump
+
+        return Loaded(load_dump(text, path, overrides), path, text, "dump")
     from gmemtui.formats.yaml_load import load_yaml
 
     return Loaded(overrides.apply(load_yaml(text, path)), path, text, "yaml")
