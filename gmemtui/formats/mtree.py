@@ -5,8 +5,14 @@
 line per flat range, ``START-END (prio P, TYPE): NAME [@OFFSET] [KVM]``, END inclusive. ``KVM`` is
 printed when the accelerator's ``has_memory`` finds a memslot over the range (``kvm_accel_has_memory``,
 accel/kvm/kvm-all.c), so each marked ``ram``/``rom`` line of the ``AS "memory"`` view is one slot of
-address space 0, and of the ``AS "KVM-SMRAM"`` view one of address space 1. A ``rom`` range is a
-READONLY slot (``kvm_mem_flags``). Slot numbers are not printed: slots are numbered in line order.
+address space 0, and of the ``AS "KVM-SMRAM"`` view one of address space 1. Slot numbers are not
+printed: slots are numbered in line order.
+
+READONLY: ``kvm_mem_flags`` asks the *target* region (``memory_region_is_rom``), while the dump
+prints ``rom`` for a read-only range, alias included. A read-only alias of RAM (the PAM ``pam-rom``
+windows SeaBIOS sets up) prints ``rom`` yet KVM maps it writable. So a ``rom`` line is READONLY
+unless its region is writable: ``info ramblock`` says ``rw`` in its RO column, or (without that
+column) the same region also has a ``ram`` line. ``romd`` (a ROM device in ROMD mode) is READONLY.
 
 ``info ramblock`` (``ram_block_format``) gives each RAMBlock's host address in its ``HVA`` column
 on newer QEMU (10.0 has it, 7.2 not): ``ua = HVA + @OFFSET``. Without it the RAMBlock is assumed to
@@ -34,6 +40,7 @@ ONE_G = 1 << 30
 ASSUMED_BASE = 0x7F0000000000 + TWO_M
 # Types printed by memory_region_type(); readonly ranges print "rom"; "nv-" marks nonvolatile memory.
 _SLOT_TYPES = {"ram": 0, "ramd": 0, "rom": KVM_MEM_READONLY, "romd": KVM_MEM_READONLY}
+_ROM_LINE = -1  # a "rom" line: READONLY unless its region turns out writable (see above)
 
 _FLATVIEW_RE = re.compile(r"FlatView #[0-9]{1,10}\s*$")
 _AS_RE = re.compile(r'\s*AS "([^"\n]{0,200})", root: ')
@@ -66,6 +73,7 @@ class RamBlock:
     name: str
     used: int
     hva: int | None
+    readonly: bool | None  # the RO column (None: not printed)
     line: int
 
 
@@ -113,12 +121,15 @@ def _parse_range(line: str, as_: int, path: str, no: int) -> Region | None:
         raise InputError(f"range {start}-{end} has no region name", path, no)
     if not kvm or kind not in _SLOT_TYPES:
         return None
+    flags = _SLOT_TYPES[kind]
+    if kind == "rom":
+        flags = _ROM_LINE
     # kvm_align_section(): KVM maps the host-page-aligned interior of a section.
     gpa = -(-lo // PAGE) * PAGE
     last = (hi + 1) // PAGE * PAGE
     if last <= gpa:
         return None
-    return Region(as_, gpa, last - gpa, _SLOT_TYPES[kind], name, offset + gpa - lo, no)
+    return Region(as_, gpa, last - gpa, flags, name, offset + gpa - lo, no)
 
 
 def _parse_ramblock_row(line: str, columns: list[str], path: str, no: int) -> RamBlock:
@@ -138,7 +149,10 @@ def _parse_ramblock_row(line: str, columns: list[str], path: str, no: int) -> Ra
 
     used = hex_of("Used")
     hex_of("Offset")
-    return RamBlock(parts[0].strip(), used or 0, hex_of("HVA"), no)
+    ro = values.get("RO")
+    if ro not in (None, "ro", "rw"):
+        raise InputError(f"info ramblock RO {ro[:40]!r} is neither ro nor rw", path, no)
+    return RamBlock(parts[0].strip(), used or 0, hex_of("HVA"), None if ro is None else ro == "ro", no)
 
 
 def parse_dump(text: str, path: str) -> tuple[list[Region], list[RamBlock], list[Warning_]]:
@@ -208,8 +222,11 @@ def load_dump(text: str, path: str, overrides: Overrides | None = None) -> Layou
     numbers = {0: 0, 1: 0}
     assumed: dict[str, int] = {}  # region name -> assumed host address of its RAMBlock
     extent: dict[str, int] = {}
+    writable_ram: set[str] = set()
     for r in regions:
         extent[r.region] = max(extent.get(r.region, 0), r.offset + r.size)
+        if r.flags == 0:
+            writable_ram.add(r.region)
     cursor = ASSUMED_BASE
     slots: list[Slot] = []
     assumed_first: Region | None = None
@@ -224,11 +241,15 @@ def load_dump(text: str, path: str, overrides: Overrides | None = None) -> Layou
                 cursor = -(-(cursor + size) // ONE_G) * ONE_G + TWO_M
             base = assumed[r.region]
             assumed_first = assumed_first or r
+        flags = r.flags
+        if flags == _ROM_LINE:
+            ro = block.readonly if block is not None else None
+            flags = 0 if (ro is False or ro is None and r.region in writable_ram) else KVM_MEM_READONLY
         slot_no = numbers[r.as_]
         numbers[r.as_] += 1
         name = f"{r.region} @{r.offset:#x}" if r.offset else r.region
         slots.append(Slot(slot=slot_no, gpa=r.gpa, size=r.size, ua=base + r.offset, as_=r.as_,
-                          flags=r.flags, name=name, line=r.line))
+                          flags=flags, name=name, line=r.line))
         if r.region == "vga.vram" or r.region.endswith(FRAMEBUFFER_SUFFIX):
             notes.append(Warning_(
                 f"slot {slot_no} ({name}): a display framebuffer; the dump does not show dirty logging, "
