@@ -206,13 +206,34 @@ def parse_dump(text: str, path: str) -> tuple[list[Region], list[RamBlock], list
     return regions, blocks, notes
 
 
-def _block_for(name: str, blocks: list[RamBlock]) -> RamBlock | None:
-    """The RAMBlock named NAME, else the one whose name ends with /NAME (a device's block)."""
-    for b in blocks:
-        if b.name == name:
+SUFFIX_SLASHES = 16  # a block name is indexed after each of its first 16 slashes (QEMU's have 1-3)
+
+
+class _Blocks:
+    """RAMBlocks by name and by what follows a ``/`` in their name (``0000:00:02.0/vga.vram``).
+
+    Hash lookups, so matching every region costs time linear in the dump.
+    """
+
+    def __init__(self, blocks: list[RamBlock]) -> None:
+        self.exact: dict[str, RamBlock] = {}
+        self.suffix: dict[str, list[RamBlock]] = {}
+        for b in blocks:
+            self.exact.setdefault(b.name, b)
+            pos = -1
+            for _ in range(SUFFIX_SLASHES):
+                pos = b.name.find("/", pos + 1)
+                if pos < 0:
+                    break
+                self.suffix.setdefault(b.name[pos + 1:], []).append(b)
+
+    def find(self, name: str) -> RamBlock | None:
+        """The RAMBlock named NAME, else the only one whose name ends with /NAME (a device's block)."""
+        b = self.exact.get(name)
+        if b is not None:
             return b
-    ends = [b for b in blocks if b.name.endswith("/" + name)]
-    return ends[0] if len(ends) == 1 else None
+        ends = self.suffix.get(name, ())
+        return ends[0] if len(ends) == 1 else None
 
 
 def load_dump(text: str, path: str, overrides: Overrides | None = None) -> Layout:
@@ -227,11 +248,12 @@ def load_dump(text: str, path: str, overrides: Overrides | None = None) -> Layou
         extent[r.region] = max(extent.get(r.region, 0), r.offset + r.size)
         if r.flags == 0:
             writable_ram.add(r.region)
+    index = _Blocks(blocks)
     cursor = ASSUMED_BASE
     slots: list[Slot] = []
     assumed_first: Region | None = None
     for r in regions:
-        block = _block_for(r.region, blocks)
+        block = index.find(r.region)
         if block is not None and block.hva is not None:
             base = block.hva
         else:
