@@ -106,13 +106,15 @@ class Qemu:
         self.greeting: dict = {}
 
     def __enter__(self) -> Qemu:
-        self.proc = subprocess.Popen(self.argv, cwd=self.workdir, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # its messages go to a file: a pipe nobody reads could fill and stall QEMU
+        with open(self.workdir / "qemu.out", "wb") as out:
+            self.proc = subprocess.Popen(self.argv, cwd=self.workdir, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT)
         path = self.workdir / "qmp.sock"
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.proc.poll() is not None:
-                out = self.proc.stdout.read().decode(errors="replace") if self.proc.stdout else ""
+                out = (self.workdir / "qemu.out").read_text(errors="replace")
                 raise QemuError(f"QEMU exited with {self.proc.returncode}: {out.strip()[-500:]}")
             if path.exists():
                 try:
@@ -153,8 +155,6 @@ class Qemu:
                 proc.wait()
             if self.sock is not None:
                 self.sock.close()
-            if proc.stdout is not None:
-                proc.stdout.close()
             self.proc = None
 
     def _send(self, command: str, args: dict) -> None:

@@ -138,3 +138,28 @@ def test_real_qemu_trace_and_dump_agree(binary: str, machine: qemu_harness.Machi
         assert any("ua is assumed" in w.message for w in dump.layout.notes)
     _check_kvm(trace_path)
     _check_kvm(dump_path)
+
+
+def _readme_qmp_script() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("python3 - /tmp/qmp.sock > dump.txt <<'PY'\n")
+    body = text[text.index("\n", start) + 1:]
+    return body[: body.index("\nPY\n") + 1]
+
+
+@needs_qemu
+def test_readme_qmp_script_gives_a_dump_gmemtui_reads(tmp_path: Path) -> None:
+    """The README's copy-and-paste QMP script, run against real QEMU, gives the harness's slots."""
+    machine = next(m for m in qemu_harness.MACHINES if m.name == "q35-4g")
+    # a QMP socket serves one client at a time: the script gets a second one
+    args = (*machine.args, "-qmp", "unix:user.sock,server=on,wait=off")
+    with qemu_harness.Qemu(QEMUS[0], args, tmp_path) as q:
+        expected = q.hmp("info mtree -f") + q.hmp("info ramblock")
+        proc = subprocess.run([sys.executable, "-", str(tmp_path / "user.sock")], input=_readme_qmp_script(),
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "dump.txt").write_text(proc.stdout)
+    (tmp_path / "expected.txt").write_text(expected)
+    got = load(str(tmp_path / "dump.txt"))
+    assert got.kind == "dump" and got.layout.slots == load(str(tmp_path / "expected.txt")).layout.slots
+    assert len(got.layout.slots) >= 5
