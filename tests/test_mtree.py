@@ -324,3 +324,14 @@ def test_many_regions_and_blocks_stay_linear() -> None:
     layout = load_dump(HEAD + regions + "\n              Block Name    PSize  Offset Used Total\n" + blocks,
                        "big.mtree")
     assert len(layout.slots) == n
+
+
+def test_a_blank_line_ends_the_view_so_a_following_info_mtree_tree_is_not_read() -> None:
+    tree = """
+(qemu) info mtree
+address-space: memory
+  0000000000000000-ffffffffffffffff (prio 0, i/o): system
+    0000000000000000-000000007fffffff (prio 0, ram): alias ram-below-4g @pc.ram 0000000000000000 KVM
+    zzzz-not-a-range-line
+"""
+    assert dump(PC + tree).slots == dump(PC).slots

@@ -166,7 +166,8 @@ def parse_dump(text: str, path: str) -> tuple[list[Region], list[RamBlock], list
     columns: list[str] | None = None  # inside an info ramblock table
     for no, line in _lines(text):
         if _ignored(line):
-            columns = None if not line.strip() else columns
+            if not line.strip():  # a blank line ends a FlatView block and an info ramblock table
+                columns, in_view = None, False
             continue
         if columns is not None:
             if _RANGE_START_RE.match(line) or _FLATVIEW_RE.match(line):
