@@ -9,6 +9,7 @@ recordings in layouts/qemu-*/ are checked the same way everywhere.
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,21 @@ def test_the_2m_assumption_holds_for_anonymous_ram_but_not_for_memfd() -> None:
     memfd = load(str(ROOT / "layouts/qemu-7.2/q35-memfd.trace")).layout
     dump = load(str(ROOT / "layouts/qemu-7.2/q35-memfd.mtree")).layout
     assert compute(memfd).total["2M"] < compute(dump).total["2M"]
+
+
+@pytest.mark.parametrize("version", ["qemu-7.2", "qemu-10.0"])
+def test_diff_of_trace_and_dump_is_the_framebuffer_the_dump_warns_about(version: str) -> None:
+    """``gmemtui diff TRACE DUMP`` on the VGA run: the only change is vga.vram, 4K (dirty logging,
+    known from the trace) against 2M (the dump assumes log_dirty off and says so)."""
+    base = ROOT / "layouts" / version / "pc-vga-seabios"
+    argv = [sys.executable, "-m", "gmemtui", "diff", f"{base}.trace", f"{base}.mtree", "--json"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    diff = json.loads(proc.stdout)
+    vram = next(s for s in load(f"{base}.mtree").layout.slots if s.name == "vga.vram")
+    assert [(c["gpa"], c["size"], c["old"], c["new"]) for c in diff["changes"]] == [
+        (vram.gpa, vram.size, "4K", "2M")]
+    assert diff["only_old"] == diff["only_new"] == []
 
 
 def test_shipped_recordings_cover_both_versions_and_every_machine() -> None:
