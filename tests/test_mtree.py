@@ -335,3 +335,11 @@ address-space: memory
     zzzz-not-a-range-line
 """
     assert dump(PC + tree).slots == dump(PC).slots
+
+
+def test_region_and_block_names_with_spaces_like_vfio_bars() -> None:
+    name = "0000:01:00.0 BAR 0 mmaps[0]"
+    text = HEAD + f"  00000000fc000000-00000000fdffffff (prio 0, ramd): {name} KVM\n" + RAMBLOCK_10 \
+        + ramblock_row(name, 0x90000000, 0x2000000, 0x7F0040000000)
+    (s,) = dump(text).slots
+    assert (s.name, s.ua, s.readonly, s.size) == (name, 0x7F0040000000, False, 0x2000000)
