@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = ROOT / "layouts" / "tdx-9.1.trace"
 YAML = ROOT / "layouts" / "q35-4g.yaml"
+DUMP = ROOT / "layouts" / "qemu-7.2" / "q35-4g.mtree"
 
 
 def gmemtui(*args: str, stdin: bytes) -> subprocess.CompletedProcess:
@@ -19,7 +20,7 @@ def gmemtui(*args: str, stdin: bytes) -> subprocess.CompletedProcess:
                           timeout=120, cwd=ROOT)
 
 
-@pytest.mark.parametrize("path", [TRACE, YAML], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [TRACE, YAML, DUMP], ids=lambda p: p.name)
 def test_report_dash_reads_stdin_like_the_file(path: Path) -> None:
     piped = gmemtui("report", "-", "--json", stdin=path.read_bytes())
     direct = gmemtui("report", str(path), "--json", stdin=b"")
