@@ -161,3 +161,14 @@ async def test_a_teachers_directory_runs_in_its_own_order(tmp_path: Path) -> Non
         assert app.met and app.lesson_panel.border_title == "lesson 1/2 · 1 done"
         await pilot.press("N")
         assert panel(app).startswith(LESSONS[2].title)
+
+
+async def test_the_seed_lesson_by_the_keys_its_hint_names() -> None:
+    """Another way to the same answer: the task is read from the model, so keys solve it too."""
+    app = TourApp(LESSONS, 0)
+    async with app.run_test(size=TALL) as pilot:
+        assert "n picks the 2M step, then . nudges its start up" in LESSONS[0].hint
+        assert app.selected == (0, 5)
+        await pilot.press("n", "full_stop")
+        s = app.layout.slots[app.layout.slot_index((0, 5))]
+        assert (s.gpa, s.offset) == (0x200000, 0x200000) and app.met
