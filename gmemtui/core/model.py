@@ -135,6 +135,10 @@ class Layout:
     def __post_init__(self) -> None:
         if self.policy in POLICY_ALIASES:  # read an alias as the policy it names
             object.__setattr__(self, "policy", POLICY_ALIASES[self.policy])
+        plat = PLATFORMS.get(self.arch)
+        if plat is not None and not plat.private_cap and self.private_max_page != plat.largest.bytes:
+            # no vendor cap on this arch: the value means nothing, so it holds one value (no cap)
+            object.__setattr__(self, "private_max_page", plat.largest.bytes)
 
     @property
     def platform(self) -> Platform:
