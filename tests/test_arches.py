@@ -240,3 +240,16 @@ def test_check_kvm_skips_another_arch(capsys: pytest.CaptureFixture[str]) -> Non
         assert main(["check", SEED, "--kvm", "--arch", arch]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert lines[-1] == f"check --kvm: skipped: the layout is {arch}, this host is {host_arch()}"
+
+
+def test_explain_names_the_arch_kernel_functions(capsys: pytest.CaptureFixture[str]) -> None:
+    from gmemtui.core.rules import RULE_BY_CODE, source_for
+
+    assert main(["explain", str(ROOT / "layouts" / "teach-arm64-64k.yaml"), "0x80000000", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    fail = next(c for c in doc["checks"] if not c["ok"])
+    assert fail["code"] == "ua-misaligned" and "fault_supports_stage2_huge_mapping" in fail["source"]
+    assert "gmem_abort" in source_for(RULE_BY_CODE["gmem-4k-only"], "arm64-16k")
+    assert "fault_supports_gstage_huge_mapping" in source_for(RULE_BY_CODE["slot-edge"], "riscv64")
+    rule = RULE_BY_CODE["folio-cap"]
+    assert source_for(rule, "x86_64") == source_for(rule, "arm64-4k") == rule.source

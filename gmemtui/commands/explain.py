@@ -17,7 +17,7 @@ from gmemtui.commands.textfmt import Painter, use_colour
 from gmemtui.core.coverage import slot_runs
 from gmemtui.core.errors import InputError
 from gmemtui.core.model import Layout, Slot, policy_title
-from gmemtui.core.rules import SlotFacts, explain_frame, frame_verdict
+from gmemtui.core.rules import SlotFacts, explain_frame, frame_verdict, source_for
 from gmemtui.core.units import fmt_size, fmt_size_approx, parse_size
 from gmemtui.formats.loader import load
 
@@ -76,7 +76,7 @@ def explain_dict(layout: Layout, as_: int, gpa: int, file: str | None = None) ->
         f = g - g % n
         checks.append({
             "page": c.page, "block": [f << shift, (f + n) << shift], "rule": c.rule.number,
-            "code": c.rule.code, "ok": c.ok, "numbers": c.numbers, "source": c.rule.source,
+            "code": c.rule.code, "ok": c.ok, "numbers": c.numbers, "source": source_for(c.rule, layout.arch),
             "plain": c.rule.plain,
         })
     doc.update({

@@ -306,6 +306,34 @@ RULES: tuple[Rule, ...] = (
 )
 
 RULE_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+
+# Where the other architectures make the same check (``Rule.source`` names x86's function). arm64:
+# arch/arm64/kvm/mmu.c; riscv64: arch/riscv/kvm/mmu.c (Linux 7.0). Rules not listed have no
+# counterpart there, or are the generic guest_memfd code (virt/kvm/guest_memfd.c).
+ARCH_SOURCES: dict[str, dict[int, str]] = {
+    "arm64": {
+        1: "user_mem_abort (memslot_is_logging: force_pte)",
+        2: "fault_supports_stage2_huge_mapping (block inside the memslot)",
+        3: "fault_supports_stage2_huge_mapping (gpa vs uaddr congruence)",
+        4: "none on arm64 (no memory attributes: CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES not selected)",
+        5: "transparent_hugepage_adjust (THP: the PMD size only), get_vma_page_shift (hugetlbfs)",
+        7: "gmem_abort (maps PAGE_SIZE; kvm_gmem_get_pfn reports order 0)",
+        8: "none on arm64 (no vendor cap)",
+    },
+    "riscv64": {
+        1: "kvm_riscv_mmu_map (dirty logging maps PAGE_SIZE)",
+        2: "fault_supports_gstage_huge_mapping (block inside the memslot)",
+        3: "fault_supports_gstage_huge_mapping (gpa vs hva congruence)",
+        5: "kvm_riscv_mmu_map (THP adjust to the PMD size, Linux 7.0)",
+        8: "none on riscv64 (no vendor cap)",
+    },
+}
+
+
+def source_for(rule: Rule, arch: str) -> str:
+    """The kernel function that makes the rule's check on ``arch`` (x86's by default)."""
+    family = "arm64" if arch.startswith("arm64") else arch
+    return ARCH_SOURCES.get(family, {}).get(rule.number, rule.source)
 _SLOT_LEVEL: tuple[Rule, ...] = tuple(r for r in RULES if not r.per_block)
 assert all(r.reads is not None for r in _SLOT_LEVEL), "a slot-level rule must declare what it reads"
 REASON_CODES: tuple[str, ...] = tuple(r.code for r in RULES)
