@@ -52,6 +52,10 @@ PRIVATE_KEYS = ("gpa", "size")
 
 # Defaults by rung (docs/formats.md): host_max_page and a file's max_page are the second rung (THP is
 # PMD-sized: 2M on x86, 32M / 512M on arm64 with 16K / 64K pages), private_max_page the largest.
+# The names below are x86's values, kept for code that imported them; the loader uses the rungs.
+DEFAULT_HOST_MAX_PAGE = "2M"
+DEFAULT_PRIVATE_MAX_PAGE = "1G"
+DEFAULT_FILE_MAX_PAGE = "2M"
 
 NULL_TAG = "tag:yaml.org,2002:null"
 _STRICT_INT_RE = re.compile(r"^(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*)$")
