@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
 from reference import Reference, reference_runs
-from strategies import any_arch_layouts
+from strategies import any_arch_layouts, layouts
 
 from gmemtui.cli import main
 from gmemtui.core.coverage import Coverage, compute
@@ -253,3 +254,29 @@ def test_explain_names_the_arch_kernel_functions(capsys: pytest.CaptureFixture[s
     assert "fault_supports_gstage_huge_mapping" in source_for(RULE_BY_CODE["slot-edge"], "riscv64")
     rule = RULE_BY_CODE["folio-cap"]
     assert source_for(rule, "x86_64") == source_for(rule, "arm64-4k") == rule.source
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.sampled_from(tuple(PLATFORMS)).flatmap(lambda a: layouts(arch=a, big=True, max_slots=3)),
+       st.randoms(use_true_random=False))
+def test_every_arch_big_layouts_match_reference_sampled(layout: Layout, rnd) -> None:
+    """Slots of 1..4 largest pages (up to 2 GiB of 64K frames): the reference at both ends of every
+    run, their neighbours, every largest-size boundary's neighbours and random frames."""
+    cov = compute(layout)
+    check_invariants(layout, cov)
+    ref = Reference(layout)
+    sh = layout.platform.base_shift
+    top = layout.platform.frames(layout.platform.largest)
+    for sc in cov.slots:
+        s = sc.slot
+        B, E = s.gpa >> sh, s.end >> sh
+        frames = {B, E - 1, *(rnd.randrange(B, E) for _ in range(20))}
+        for r in sc.runs:
+            for x in (r.gpa >> sh, r.end >> sh):
+                frames.update((x - 1, x))
+        for x in range(B - B % top + top, E, top):
+            frames.update((x - 1, x))
+        for g in sorted(f for f in frames if B <= f < E):
+            run = next(r for r in sc.runs if r.gpa >> sh <= g < r.end >> sh)
+            assert (run.page, run.private, run.reason) == ref.verdict(s.as_, s.slot, g), hex(g << sh)
