@@ -280,3 +280,15 @@ def test_every_arch_big_layouts_match_reference_sampled(layout: Layout, rnd) -> 
         for g in sorted(f for f in frames if B <= f < E):
             run = next(r for r in sc.runs if r.gpa >> sh <= g < r.end >> sh)
             assert (run.page, run.private, run.reason) == ref.verdict(s.as_, s.slot, g), hex(g << sh)
+
+
+def test_saving_refuses_a_layout_shown_as_another_arch() -> None:
+    from gmemtui.formats.yaml_save import save_text
+
+    text = "slots:\n  - {slot: 0, gpa: 0, size: 1G}\n"
+    old = load_yaml(text, "t.yaml", "arm64-64k")
+    assert old.arch == "arm64-64k" and old.host_max_page == 512 * M
+    with pytest.raises(ValueError, match="the file is x86_64 and the layout is shown as arm64-64k"):
+        save_text(text, old, old.with_slot(0, size=512 * M))
+    same = load_yaml("arch: arm64-64k\n" + text, "t.yaml")
+    assert "size: 512M" in save_text("arch: arm64-64k\n" + text, same, same.with_slot(0, size=512 * M))

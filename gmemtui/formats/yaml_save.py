@@ -18,7 +18,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gmemtui.core.model import FLAG_NAMES, KVM_MEM_GUEST_MEMFD, GmemFile, Layout, Slot
-from gmemtui.core.platform import Platform
+from gmemtui.core.platform import DEFAULT_ARCH, Platform
 from gmemtui.core.units import fmt_size
 from gmemtui.formats.yaml_load import FILE_KEYS, SLOT_KEYS, TOP_KEYS, is_null, parse_int_text
 
@@ -350,6 +350,10 @@ def save_text(original_text: str, old: Layout, new: Layout) -> str:
         raise ValueError("the original text is not a YAML mapping")
     w = _Writer(original_text, new.platform)
     top = _pairs(root)
+    file_arch = (_text(top.get("arch")) or "").strip() or DEFAULT_ARCH
+    if file_arch != new.arch:  # looked at with --arch: its page sizes mean other things in the file
+        raise ValueError(f"the file is {file_arch} and the layout is shown as {new.arch} (--arch): "
+                         "write it to a new file instead")
 
     if old.policy != new.policy:
         w.put(root, "policy", TOP_KEYS, new.policy)
