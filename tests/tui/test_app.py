@@ -280,6 +280,18 @@ async def test_not_mappable_frames_have_their_own_glyph_and_colour() -> None:
         assert "NOT MAPPABLE" in lines[0] and "exits to userspace" in lines[1]
 
 
+def _help_legend_text(screen) -> str:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from gmemtui.tui.screens.help import legend_table
+
+    console = Console(width=120, record=True, file=StringIO())
+    console.print(legend_table(screen))
+    return console.export_text()
+
+
 async def test_arm64_64k_layout_follows_its_ladder() -> None:
     """Table columns, title, bars, zoom floor, nudge steps and the private-cap key follow the 64K ladder."""
     from pathlib import Path
@@ -315,3 +327,6 @@ async def test_arm64_64k_layout_follows_its_ladder() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+        arch = str(app.screen.query_one("#help-arch").render())
+        assert "pages 64K, 512M" in arch and "no memory attributes" in arch and "gmem_abort" in arch
+        assert "64K" in _help_legend_text(app.screen) and "512M" in _help_legend_text(app.screen)

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from gmemtui.core.model import POLICIES, POLICY_ALIASES, policy_title
+from gmemtui.core.platform import Platform
 from gmemtui.core.rules import RULES, Rule, rules_for
 from gmemtui.tui.commands import collect_actions
 
@@ -130,6 +131,18 @@ def policy_table() -> Table:
     return table
 
 
+def arch_text(platform: Platform) -> str:
+    """The ladder and what the arch's KVM supports, in words (docs/architectures.md)."""
+    facts = [f"pages {', '.join(platform.names)} (base page {platform.base.name})"]
+    facts.append("memory attributes: private frames and rule 4" if platform.memory_attributes else
+                 "no memory attributes: every frame is shared, rule 4 never fails")
+    if platform.gmem_only:
+        facts.append("every guest_memfd slot is guest_memfd-only: the file decides shared frames too")
+    facts.append("a vendor cap on private pages (rule 8)" if platform.private_cap else
+                 "no vendor cap on private pages (rule 8 never fails)")
+    return "; ".join(facts) + f". Kernel: {platform.kernel}."
+
+
 def keys_table(help_screen: HelpScreen) -> Table:
     app = help_screen.app
     below = [s for s in app.screen_stack if s is not help_screen]
@@ -202,6 +215,10 @@ class HelpScreen(ModalScreen[None]):
             yield Static(rules_table(), id="help-rules")
             yield _section("Policies: which kernel's guest_memfd rule decides private memory")
             yield Static(policy_table(), id="help-policies")
+            platform = getattr(getattr(self.app, "layout", None), "platform", None)
+            if platform is not None:
+                yield _section(f"This layout's architecture: {platform.arch}")
+                yield Static(arch_text(platform), id="help-arch", classes="help-text")
             yield _section("Keys")
             yield Static(keys_table(self), id="help-keys")
             yield _section("Mouse")
