@@ -37,19 +37,28 @@ except ImportError:  # pragma: no cover
     _COMMANDS = App.COMMANDS
 
 
-def B(key: str, action: str, description: str, id: str, show: bool = True, priority: bool = False) -> Binding:
-    return Binding(key, action, description, show=show, id=id, priority=priority)
+def B(key: str, action: str, description: str, id: str, show: bool = True, priority: bool = False,
+      group: Binding.Group | None = None) -> Binding:
+    return Binding(key, action, description, show=show, id=id, priority=priority, group=group)
+
+
+ZOOM = Binding.Group("Zoom", compact=True)  # the footer shows "+- Zoom" (narrow terminals: every key fits)
+TRACE = Binding.Group("Trace", compact=True)
 
 
 class GmemApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "gmemtui"
+    # screen classes for app.tcss: what folds on a short or narrow terminal (docs/tui.md)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     COMMANDS = _COMMANDS
     BINDINGS = [
         B("q", "quit", "Quit", "quit"),
         B("question_mark,f1", "help", "Help", "help"),
-        B("plus,equals_sign", "zoom(1)", "Zoom in", "zoom_in"),
-        B("minus", "zoom(-1)", "Zoom out", "zoom_out"),
+        B("plus,equals_sign", "zoom(1)", "Zoom in", "zoom_in", group=ZOOM),
+        B("minus", "zoom(-1)", "Zoom out", "zoom_out", group=ZOOM),
+        B("0", "fit", "Fit the whole guest", "fit", show=False),
         B("left", "pan(-1)", "Pan left", "pan_left", show=False),
         B("right", "pan(1)", "Pan right", "pan_right", show=False),
         B("home", "view_home", "View start", "view_home", show=False),
@@ -65,8 +74,8 @@ class GmemApp(App[None]):
         B("h", "cycle_host", "Host page", "cycle_host", show=False),
         B("v", "cycle_private", "Private cap", "cycle_private", show=False),
         B("g", "cycle_gmem", "Folio size", "cycle_gmem", show=False),
-        B("left_square_bracket", "trace_step(-1)", "Trace back", "trace_back", show=False),
-        B("right_square_bracket", "trace_step(1)", "Trace forward", "trace_forward", show=False),
+        B("left_square_bracket", "trace_step(-1)", "Trace back", "trace_back", group=TRACE),
+        B("right_square_bracket", "trace_step(1)", "Trace forward", "trace_forward", group=TRACE),
         B("u,ctrl+z", "undo", "Undo", "undo"),
         B("U,ctrl+y", "redo", "Redo", "redo", show=False),
         B("ctrl+s", "save", "Save", "save"),
@@ -99,12 +108,15 @@ class GmemApp(App[None]):
         self.level = 0
         self.focus_at: tuple[int, int] = (big.as_, big.gpa) if big else (0, 0)
         self.warnings = layout_warnings(self.layout)
+        self.timeline = None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # tab / shift+tab are priority bindings (the screen's focus keys would take them first); on a
         # dialog they must move the focus, so there the slot selection steps aside
         if action == "select" and len(self.screen_stack) > 1:
             return False
+        if action == "trace_step" and self.timeline is None:
+            return False  # no trace: [ and ] leave the footer
         return True
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -132,16 +144,45 @@ class GmemApp(App[None]):
         yield self.summary
         yield self.explain
         yield self.warnings_view
-        yield Footer()
+        self.footer = Footer()
+        yield self.footer
 
     def on_mount(self) -> None:
         self.show(self.layout)
+        # every layout of the main screen (a resize among them) shares the rows out again
+        self.screen.screen_layout_refresh_signal.subscribe(self, lambda _screen: self.fit_screen())
+        self.call_after_refresh(self.fit_screen)
         # a new theme may bring its own page colours ($gmem-page-N); the signal comes once they are set
         self.theme_changed_signal.subscribe(self, self._theme_changed)
 
     def _theme_changed(self, _theme: object) -> None:
         self.map_view.theme_changed()
         self.show(self.layout)
+
+    def fit_screen(self) -> None:
+        """Share the rows (docs/tui.md, "Every terminal size"): the map folds until the title, the
+        footer, one explain line and a few table rows (the selected one among them) fit beside it;
+        on a tall terminal the bars thicken as long as the table keeps up to 12 rows."""
+        if not self.is_mounted or not self.screen_stack:
+            return
+        screen = self.screen_stack[0]
+        height, width = screen.size.height, screen.size.width
+        short = height < 30
+        known = {self.title_bar, self.map_view, self.table, self.summary, self.explain, self.warnings_view,
+                 self.footer}
+        others = sum(w.outer_size.height for w in screen.children if w not in known and w.display)
+        key = (height, width, others, len(self.warnings), len(self.layout.slots), self.map_view._structure)
+        if key == getattr(self, "_fitted", None):
+            return
+        self._fitted = key
+        warnings = min(len(self.warnings), 1 if short else 6)
+        fixed = 2 + others + (1 if short else 2) + (3 if short else 4) + warnings
+        slots = len(self.layout.slots)
+        budget = height - fixed - 1 - min(slots, 4)
+        thick = min(height - fixed - 1 - min(slots, 12), height // 2)
+        self.map_view.fold(max(budget, 0), thick)
+        self.footer.compact = width < 120
+        self.table.scroll_to_cursor()
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -166,7 +207,10 @@ class GmemApp(App[None]):
         if focus is not None:
             self.focus_at = focus
         map_view = self.map_view
+        shape = map_view._structure
         map_view.update(layout, self.coverage, self.selected)
+        if map_view._structure is not shape:  # other bars: fold them for this terminal again
+            self.call_after_refresh(self.fit_screen)
         colours = tuple(c.hex for c in map_view.page_colours)
         self.table.show(self.coverage, self.warnings, selected)
         self.summary.show(self.coverage, colours)
@@ -228,8 +272,14 @@ class GmemApp(App[None]):
         self.map_view.zoom(direction, focus=self.focus_at[1])
         self.update_title()
 
+    def action_fit(self) -> None:
+        self.map_view.fit()
+        self.update_title()
+
     def action_pan(self, direction: int) -> None:
-        self.map_view.pan(direction)
+        if not self.map_view.pan(direction):
+            where = "start" if direction < 0 else "last slot"
+            self.notify(f"the view is at the {where} of the guest (0: fit the whole guest)")
         self.update_title()
 
     def action_view_home(self) -> None:

@@ -1,4 +1,5 @@
-"""The GPA bar of one address space: hex axis, slots coloured by page size, slot labels."""
+"""The GPA bar of one address space: hex axis, slots coloured by page size, the attribute row
+(private or shared), slot labels."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from rich.style import Style
 from textual.strip import Strip
 
 from gmemtui.core.model import Slot
+from gmemtui.core.rules import Attributes
+from gmemtui.tui import attributes
 from gmemtui.tui.axis import Axis
 from gmemtui.tui.widgets.bar import Bar, spans
 
@@ -18,11 +21,17 @@ if TYPE_CHECKING:
 
 
 class GpaBar(Bar):
-    """Row 0: GPA ticks; row 1: the bar; row 2: slot numbers (the selected slot underlined)."""
+    """Logical rows: 0 GPA ticks, 1 the bar, 3 private/shared, 2 slot numbers (the selected slot
+    underlined); shown in that order (``ROWS``)."""
+
+    LABEL_ROW = 2
+    ATTR_ROW = 3
+    ROWS = (0, 1, 3, 2)
 
     def __init__(self, map_view: MapHost, as_: int, *, id: str | None = None) -> None:
         super().__init__(map_view, id=id, classes="gpa-bar")
         self.as_ = as_
+        self._attrs: tuple[object, Attributes] | None = None
 
     def slots(self) -> list[Slot]:
         return self.map.slots_of("as", self.as_)
@@ -39,7 +48,15 @@ class GpaBar(Bar):
     def row_inputs(self, axis: Axis, base: Style) -> dict[int, object]:
         # the Slot objects themselves: an edit replaces one and keeps the others, so comparing the
         # tuples is an identity check for all but the dragged slot
-        return {2: (axis, base, self.map.accent, self.map.selected, tuple(self.slots()))}
+        slots = tuple(self.slots())
+        return {self.LABEL_ROW: (axis, base, self.map.accent, self.map.selected, slots),
+                self.ATTR_ROW: (axis, base, self.map.accent, slots, self.map.current.private)}
+
+    def attrs(self) -> Attributes:
+        private = self.map.current.private
+        if self._attrs is None or self._attrs[0] is not private:
+            self._attrs = (private, Attributes.of(self.map.current))
+        return self._attrs[1]
 
     def draw_row(self, y: int, width: int) -> Strip:
         text = self.base_style
@@ -47,9 +64,19 @@ class GpaBar(Bar):
             return self.tick_strip(width, self.dim_style)
         if y == self.BAR_ROW:
             return self.bar_strip(width)
-        if y == 2:
+        if y == self.LABEL_ROW:
             return self._label_strip(width, text)
+        if y == self.ATTR_ROW:
+            return self._attr_strip(width)
         return Strip.blank(width, text)
+
+    def _attr_strip(self, width: int) -> Strip:
+        """Private frames as a heavy line, shared as a dashed one (docs/tui.md): visible without hover."""
+        shift = self.map.current.platform.base_shift
+        cells = attributes.attribute_cells(self.axis.bounds(), self.slots(), self.attrs().bounds, shift)
+        private, other = self.private_style, self.dim_style
+        out = ((attributes.GLYPHS[c], private if c == attributes.PRIVATE else other) for c in cells)
+        return Strip(spans(out), width).crop(0, width)
 
     def _label_strip(self, width: int, text: Style) -> Strip:
         """Slot numbers at their start columns; the selected slot's extent drawn as a line."""
