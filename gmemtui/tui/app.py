@@ -58,13 +58,15 @@ class GmemApp(App[None]):
         B("question_mark,f1", "help", "Help", "help"),
         B("plus,equals_sign", "zoom(1)", "Zoom in", "zoom_in", group=ZOOM),
         B("minus", "zoom(-1)", "Zoom out", "zoom_out", group=ZOOM),
-        B("0", "fit", "Fit the whole guest", "fit", show=False),
+        B("0", "fit", "Fit: all of the guest on the bar", "fit", show=False),
         B("left", "pan(-1)", "Pan left", "pan_left", show=False),
         B("right", "pan(1)", "Pan right", "pan_right", show=False),
         B("home", "view_home", "View start", "view_home", show=False),
         B("end", "view_end", "View end", "view_end", show=False),
         B("s", "toggle_scale", "Slot scale", "toggle_scale"),
         B("tab", "select(1)", "Next slot", "next_slot", show=False, priority=True),
+        B("down", "select(1)", "Next slot", "row_down", show=False),
+        B("up", "select(-1)", "Previous slot", "row_up", show=False),
         B("shift+tab", "select(-1)", "Previous slot", "prev_slot", show=False, priority=True),
         B("e", "cycle_part", "Edit part (start/end/slot/binding)", "cycle_part", show=False),
         B("n", "cycle_step", "Nudge step (4K/2M/1G)", "cycle_step", show=False),
@@ -260,11 +262,17 @@ class GmemApp(App[None]):
             return
         state = self.loaded.states[index].layout
         # keep the what-if settings the user chose while stepping through the trace
-        cur = self.layout
+        # stepping is navigation, not an edit: no undo step, and "modified" only if the settings are
+        self.history = History(self._with_settings_of(state, self.layout))
+        self.saved_layout = self._with_settings_of(state, self.saved_layout)
+        self.show(self.history.present)
+
+    @staticmethod
+    def _with_settings_of(state: Layout, cur: Layout) -> Layout:
         files = tuple(f if cur.file(f.id) is None else replace(f, max_page=cur.file(f.id).max_page)
                       for f in state.files)
-        self.commit(state.with_settings(policy=cur.policy, host_max_page=cur.host_max_page,
-                                        private_max_page=cur.private_max_page, files=files))
+        return state.with_settings(policy=cur.policy, host_max_page=cur.host_max_page,
+                                   private_max_page=cur.private_max_page, files=files)
 
     # -- actions: view ------------------------------------------------------------------------------
 
@@ -279,7 +287,7 @@ class GmemApp(App[None]):
     def action_pan(self, direction: int) -> None:
         if not self.map_view.pan(direction):
             where = "start" if direction < 0 else "last slot"
-            self.notify(f"the view is at the {where} of the guest (0: fit the whole guest)")
+            self.notify(f"the view is at the {where} of the guest (0: all of the guest)")
         self.update_title()
 
     def action_view_home(self) -> None:
@@ -317,9 +325,34 @@ class GmemApp(App[None]):
     def action_nudge(self, direction: int) -> None:
         if self.selected is None:
             return
-        new = edit.nudge(self.history.present, self.selected, self.part, direction, self.level)
+        old = self.history.present
+        new = edit.nudge(old, self.selected, self.part, direction, self.level)
         self.layout = new
         self.commit(new, self._selected_slot_focus())
+        self._say_nudge(old, new, direction)
+
+    def _say_nudge(self, old: Layout, new: Layout, direction: int) -> None:
+        """A nudge that did nothing, stopped short, or went to a boundary rather than by one step says so."""
+        key, part = self.selected, self.part
+        assert key is not None
+        step = edit.granule(old, self.level)
+        name = old.platform.name_of(step)
+        before = edit.value_of(old.slots[old.slot_index(key)], part)
+        after = edit.value_of(new.slots[new.slot_index(key)], part)
+        target = (before // step + 1) * step if direction > 0 else max((before - 1) // step * step, 0)
+        what = f"slot {key[1]} {part} ({'offset' if part == 'binding' else 'gpa'})"
+        if new == old:
+            self.notify(f"{what} cannot move {'up' if direction > 0 else 'down'} by {name}: a neighbour, "
+                        "address 0, the file's end or the slot's own size is in the way", severity="warning")
+        elif after != target:
+            self.notify(f"{what} stopped at {after:#x}, not {target:#x}: clamped by a neighbour, address 0, "
+                        "the file's end or the smallest slot size")
+        elif before % step:
+            self.notify(f"{what} snapped from {before:#x} to the {name} boundary {after:#x}")
+
+    def action_set_policy(self, policy: str) -> None:
+        """A policy by name (the command palette's "Set policy ..." entries)."""
+        self.commit(self.history.present.with_settings(policy=policy))
 
     def action_cycle_policy(self) -> None:
         self.commit(edit.cycle_policy(self.history.present))
@@ -367,17 +400,17 @@ class GmemApp(App[None]):
         if not self.dirty:
             self.exit()
             return
-        try:
-            from gmemtui.tui.screens.confirm import ConfirmScreen
-        except ImportError:
-            self.exit()
-            return
+        from gmemtui.tui.screens.confirm import QuitScreen
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def answered(answer: str | None) -> None:
+            if answer == "quit":
                 self.exit()
+            elif answer == "save":
+                from gmemtui.tui.save import save
 
-        self.push_screen(ConfirmScreen("Quit and lose your unsaved edits?"), answered)
+                save(self, then=self.exit)
+
+        self.push_screen(QuitScreen(), answered)
 
     def action_save(self) -> None:
         from gmemtui.tui.save import save

@@ -44,7 +44,9 @@ def suggested_path(app: SaveHost) -> str:
     return path.name
 
 
-def save(app: SaveHost) -> None:
+def save(app: SaveHost, then: Callable[[], object] | None = None) -> None:
+    """Save; ``then`` runs after a successful write (quit after "Save and quit"), not after a failure
+    or a cancelled "save as"."""
     layout = app.history.present
     if app.loaded.kind == "yaml" and app.path_opened:
         try:
@@ -54,6 +56,8 @@ def save(app: SaveHost) -> None:
             app.notify(f"not saved: {e}", severity="error")
             return
         app.saved(text, app.loaded.path)
+        if then is not None:
+            then()
         return
     from gmemtui.tui.screens.confirm import ConfirmScreen, SaveAsScreen
 
@@ -70,6 +74,8 @@ def save(app: SaveHost) -> None:
             app.notify(f"cannot write {path}: {e.strerror or e}", severity="error")
             return True
         app.saved(text, path)
+        if then is not None:
+            then()
         return True
 
     def chosen(path: str | None) -> None:

@@ -137,15 +137,17 @@ async def test_quit_with_unsaved_edits_asks(seed) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("p", "q")
         await pilot.pause()
-        from gmemtui.tui.screens.confirm import ConfirmScreen
+        from gmemtui.tui.screens.confirm import QuitScreen
 
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, QuitScreen)
         await pilot.press("escape")
         await pilot.pause()
         assert app.is_running and app.screen is app.screen_stack[0]
 
 
-async def test_trace_steps_are_undoable(tmp_path) -> None:
+async def test_trace_steps_are_navigation_not_edits(tmp_path) -> None:
+    """Stepping through a trace moves through its states: no undo step, not "modified", and the
+    what-if settings chosen on the way stay (they are the only edit)."""
     path = tmp_path / "seed.trace"
     path.write_text(TRACE)
     loaded = load(str(path))
@@ -156,11 +158,26 @@ async def test_trace_steps_are_undoable(tmp_path) -> None:
         await pilot.press("left_square_bracket")
         await pilot.pause()
         assert [s.slot for s in app.layout.slots] == [0]
+        assert not app.dirty and not app.history.can_undo and "modified" not in app.title_bar.plain
         await pilot.press("p", "left_square_bracket", "left_square_bracket")
         await pilot.pause()
         assert app.layout.slots[0].size == 0x80000000 and app.layout.policy == "whole-binding"
-        await pilot.press("u", "u", "u", "u")
-        assert app.layout == loaded.layout
+        assert app.dirty  # the policy is a what-if edit, kept while stepping
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await pilot.pause()
+        assert [s.slot for s in app.layout.slots] == [0, 5] and app.layout.policy == "whole-binding"
+
+
+async def test_a_trace_step_then_quit_asks_nothing(tmp_path) -> None:
+    path = tmp_path / "seed.trace"
+    path.write_text(TRACE)
+    app = GmemApp(load(str(path)), path_opened=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
 
 
 def test_bad_file_exits_2_before_textual(tmp_path, capsys) -> None:

@@ -117,11 +117,13 @@ class GpaBar(Bar):
         return None
 
     def frame_at(self, x: int) -> tuple[int, int] | None:
+        """The first frame of a slot in column x, else the address of the hole there: the explain
+        panel then says it is a hole instead of still explaining the last slot."""
         lo, hi = self.axis.cell(x)
         for s in self.slots():
             if s.gpa < max(hi, lo + 1) and lo < s.end:
                 return self.as_, max(lo, s.gpa)
-        return None
+        return (self.as_, lo) if 0 <= lo else None
 
 
 
