@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.style import Style
@@ -14,6 +12,7 @@ from gmemtui.core.model import Slot
 from gmemtui.core.rules import Attributes
 from gmemtui.tui import attributes
 from gmemtui.tui.axis import Axis
+from gmemtui.tui.labels import label_cells
 from gmemtui.tui.widgets.bar import Bar, spans
 
 if TYPE_CHECKING:
@@ -124,48 +123,3 @@ class GpaBar(Bar):
             if s.gpa < max(hi, lo + 1) and lo < s.end:
                 return self.as_, max(lo, s.gpa)
         return (self.as_, lo) if 0 <= lo else None
-
-
-
-def label_cells(axis: Axis, slots: Sequence[Slot], sel: int, width: int) -> tuple[list[str], list[bool]]:
-    """The label row: each slot's number at its start column unless it would overlap the previous
-    label; the selected slot (index ``sel``) drawn whatever, with a line over its extent. Returns the
-    characters and which of them belong to the selected slot.
-
-    ``slots`` are sorted by gpa and the axis maps addresses to columns monotonically, so the slots
-    that cannot get a label (they start in a column already labelled) are skipped by bisection:
-    the row costs its labels, not every slot (512 slots on 130 columns)."""
-    chars = [" "] * width
-    selected = [False] * width
-    starts = [s.gpa for s in slots]
-    n = len(slots)
-    last = -1
-    i = max(bisect_right(starts, axis.lo) - 1, 0)
-    while i < n:
-        if last >= 0 and i != sel:
-            # every slot starting before the address of column last+1 is in a labelled column
-            j = bisect_left(starts, axis.at(last + 1), i)
-            i = sel if i <= sel < j else j
-            if i >= n:
-                break
-        s = slots[i]
-        x = axis.x_of(s.gpa)
-        if x is None and s.gpa < axis.lo < s.end:
-            x = 0
-        if x is None:
-            if s.gpa >= axis.hi:
-                break
-            i += 1
-            continue
-        is_sel = i == sel
-        if is_sel:
-            end_x = axis.x_of(s.end - 1)
-            for c in range(x, width if end_x is None else end_x + 1):
-                chars[c], selected[c] = "─", True
-        if x > last or is_sel:
-            label = str(s.slot)[: width - x]
-            for c, ch in enumerate(label):
-                chars[x + c], selected[x + c] = ch, is_sel
-            last = x + len(label)
-        i += 1
-    return chars, selected
