@@ -14,9 +14,9 @@ from gmemtui.core.model import Slot
 
 PRIVATE, SHARED, MIXED = "p", "s", "m"
 GLYPHS = {PRIVATE: "━", SHARED: "┄", MIXED: "╋", None: " "}
-LEGEND = ((GLYPHS[PRIVATE], "private frames (guest_memfd backs them)"),
-          (GLYPHS[SHARED], "shared frames (the host mapping at ua backs them)"),
-          (GLYPHS[MIXED], "private and shared frames in one cell"))
+LEGEND = ((GLYPHS[PRIVATE], "private", "private frames (guest_memfd backs them)"),
+          (GLYPHS[SHARED], "shared", "shared frames (the host mapping at ua backs them)"),
+          (GLYPHS[MIXED], "both", "private and shared frames in one cell"))
 
 
 def _of_range(slot: Slot, lo: int, hi: int, bounds: tuple[int, ...] | None, shift: int) -> str:

@@ -19,6 +19,8 @@ from textual.color import Color
 DEFAULT_COLOURS: tuple[str, ...] = ("#E69F00", "#56B4E9", "#009E73", "#0072B2")
 GLYPHS: tuple[str, ...] = ("░", "▒", "▓", "█")
 MIXED = "▚"
+# on a slot-scale axis row: a boundary of ladder size 1 (2M), of size 2 or more (1G)
+BOUNDARY: tuple[str, ...] = ("╷", "╷", "╻")
 HOLE = " "
 MAX_SIZES = len(GLYPHS)
 

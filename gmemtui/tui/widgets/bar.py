@@ -24,7 +24,7 @@ from textual.widget import Widget
 from gmemtui.core import edit
 from gmemtui.core.model import Layout
 from gmemtui.tui import palette
-from gmemtui.tui.axis import Axis, RunIndex, patch_cells, ticks
+from gmemtui.tui.axis import Axis, RunIndex, boundary_marks, patch_cells, ticks
 
 if TYPE_CHECKING:
     from gmemtui.tui.widgets.map_host import MapHost
@@ -297,6 +297,13 @@ class Bar(Widget):
         end = hex(axis.hi)
         if not axis.bpc and width - len(end) > (labels[-1][0] + len(labels[-1][1]) if labels else -1):
             labels.append((width - len(end), end, style))  # the slot scale's last address, right-aligned
+        if not axis.bpc:  # slot scale: where the large pages may start (docs/tui.md)
+            sizes = [p.bytes for p in self.map.current.platform.ladder]
+            used = [(x - 1, x + len(text)) for x, text, _ in labels]
+            marks = [(x, palette.BOUNDARY[min(k, len(palette.BOUNDARY) - 1)], style)
+                     for x, k in boundary_marks(axis, sizes)
+                     if x < width and not any(a <= x <= b for a, b in used)]
+            labels = sorted(labels + marks, key=lambda t: t[0])
         return label_row(width, labels, style)
 
     # -- mouse --------------------------------------------------------------------------------------
