@@ -122,7 +122,11 @@ class GmemApp(App[None]):
         return True
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        return {**super().get_theme_variable_defaults(), **palette.theme_defaults()}
+        try:
+            dark = self.current_theme.dark
+        except Exception:  # before the theme is set up
+            dark = True
+        return {**super().get_theme_variable_defaults(), **palette.theme_defaults(dark)}
 
     def compose(self) -> ComposeResult:
         self.title_bar = TitleBar(id="title")

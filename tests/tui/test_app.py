@@ -36,7 +36,7 @@ async def test_policy_key_turns_slot5_all_4k_under_whole_binding(seed) -> None:
         assert (app.table.values("0:5")["4K"], app.table.values("0:5")["2M"]) == ("100%", "-")
         assert "whole-binding" in app.title_bar.plain and "modified" in app.title_bar.plain
         bar = app.query_one("#gpa-0").line(1).text
-        assert "▒" not in bar and "▚" not in bar  # every cell 4K
+        assert "▓" not in bar and "▚" not in bar  # every cell 4K
         await pilot.press("p")
         assert app.layout.policy == "4k-only"
         await pilot.press("u", "u")

@@ -269,7 +269,7 @@ class Bar(Widget):
             self.dim_style = base + Style(dim=True)
             self.title_style = base + Style(bold=True)
             self.selected_style = base + Style(color=self.map.accent.rich_color, bold=True)
-            self.private_style = base + Style(color=self.map.accent.rich_color)
+            self.private_style = base + Style(bold=True)  # the attribute row: private solid, shared dim
 
     def line(self, row: int) -> Strip:
         """Logical row ``row`` as drawn now (wherever it is shown, or not)."""

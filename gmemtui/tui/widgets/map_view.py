@@ -152,7 +152,7 @@ class MapView(VerticalScroll):
         """Take the page colours from the theme's variables (``$gmem-page-N``, see ``palette``)."""
         variables = self.app.theme_variables
         self.page_colours = tuple(palette.colour(variables, k) for k in range(palette.MAX_SIZES))
-        self.accent = Color.parse(variables.get("accent", "#CC79A7"))
+        self.accent = palette.selected_colour(variables)  # the selected slot: a hue no page size has
         self.redraw()
 
     # -- state --------------------------------------------------------------------------------------
