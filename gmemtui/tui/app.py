@@ -16,7 +16,7 @@ from textual.widgets import Footer
 
 from gmemtui.core import edit
 from gmemtui.core.coverage import Coverage
-from gmemtui.core.model import Layout
+from gmemtui.core.model import Layout, Slot
 from gmemtui.formats.loader import Loaded
 from gmemtui.tui import palette
 from gmemtui.tui.history import History
@@ -108,9 +108,17 @@ class GmemApp(App[None]):
         self.selected: tuple[int, int] | None = big.key if big else None
         self.part = "start"
         self.level = 0
-        self.focus_at: tuple[int, int] = (big.as_, big.gpa) if big else (0, 0)
+        self.focus_at: tuple[int, int] = self._lesson_frame(big) if big else (0, 0)
         self.warnings = layout_warnings(self.layout)
         self.timeline = None
+
+    def _lesson_frame(self, slot: Slot) -> tuple[int, int]:
+        """Where the explain panel opens: the first frame of the smallest page size in the biggest
+        slot (the seed's 4K head, a teaching layout's lesson), not a frame that passes every rule."""
+        runs = next((sc.runs for sc in self.coverage.slots if sc.slot.key == slot.key), ())
+        names = self.layout.platform.names
+        worst = min(runs, key=lambda r: (names.index(r.page), r.gpa), default=None)
+        return slot.as_, worst.gpa if worst is not None else slot.gpa
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # tab / shift+tab are priority bindings (the screen's focus keys would take them first); on a

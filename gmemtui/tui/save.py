@@ -63,7 +63,13 @@ def save(app: SaveHost, then: Callable[[], object] | None = None) -> None:
 
     def write(path: str, force: bool) -> bool:
         try:
-            text = dump_yaml(layout)
+            # a YAML layout (the built-in seed) keeps its comments and order; a trace is dumped
+            text = save_text(app.original_text, app.original_layout, layout) if app.loaded.kind == "yaml" \
+                else dump_yaml(layout)
+        except (InputError, ValueError) as e:
+            app.notify(f"not saved: {e}", severity="error")
+            return True
+        try:
             write_new(path, text, force=force)
         except InputError as e:
             if not force and Path(path).exists():

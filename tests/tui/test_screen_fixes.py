@@ -143,3 +143,38 @@ async def test_title_keeps_the_name_when_modified(seed) -> None:
             await pilot.pause()
             line = app.screen._compositor.render_strips()[0].text
             assert seed.layout.name in line and "●" in line and "? help" in line
+
+
+async def test_a_save_of_the_built_in_seed_keeps_its_comments(seed, tmp_path) -> None:
+    app = GmemApp(seed, path_opened=False)
+    target = tmp_path / "mine.yaml"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p", "ctrl+s")
+        await pilot.pause()
+        app.screen.query_one("#path").value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not app.dirty
+    text = target.read_text()
+    comments = [ln for ln in seed.text.splitlines() if ln.lstrip().startswith("#")]
+    assert comments and all(c in text for c in comments)
+    assert load(str(target)).layout == app.layout
+
+
+TEACHING = ["teach-mixed-attributes.yaml", "teach-no-guest-memfd.yaml", "teach-slot-edge.yaml",
+            "teach-whole-binding.yaml", "teach-log-dirty.yaml", "teach-ua-misaligned.yaml"]
+
+
+async def test_layouts_open_on_the_frame_that_shows_the_lesson(seed) -> None:
+    """The explain panel opens on the smallest page size of the biggest slot: the seed's 4K head,
+    and in each teaching layout a frame where its rule fails (not one that passes every rule)."""
+    app = GmemApp(seed, path_opened=False)
+    async with app.run_test(size=SIZE):
+        assert app.focus_at == (0, 0x100000) and "slot-edge" in app.explain.text.plain
+    for name in TEACHING:
+        rule = name.removeprefix("teach-").removesuffix(".yaml")
+        app = GmemApp(load(f"layouts/{name}"), path_opened=True)
+        async with app.run_test(size=SIZE):
+            lines = app.explain.text.plain.splitlines()
+            assert lines[0].endswith("· 4K"), (name, lines)
+            assert rule in lines[1] or (rule == "no-guest-memfd" and "✗" in lines[1]), (name, lines)
