@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
@@ -391,6 +392,12 @@ class GmemApp(App[None]):
             return
         self.history = self.history.redo()
         self.show(self.history.present)
+
+    def on_key(self, event: events.Key) -> None:
+        # without a trace the [ ] bindings are off (and out of the footer): say why instead of nothing
+        if event.key in ("left_square_bracket", "right_square_bracket") and self.timeline is None \
+                and len(self.screen_stack) == 1:
+            self.notify("no trace loaded: [ and ] step through a trace's states")
 
     def action_trace_step(self, delta: int) -> None:
         if self.timeline is None:

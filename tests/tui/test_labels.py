@@ -41,3 +41,21 @@ async def test_labels_never_touch_and_every_wide_slot_has_one(name: str) -> None
                     assert row == "".join(label_cells(bar.axis, slots, sel, width)[0])
                     checked += 1
         assert checked >= 9
+
+
+async def test_every_state_of_a_trace_labels_its_wide_slots() -> None:
+    """tdx-9.1.trace: each state (the 2G slot of state 5 among them), linear and slot scale, at 120."""
+    app = GmemApp(load(str(ROOT / "layouts" / "tdx-9.1.trace")), path_opened=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.timeline is not None
+        for position in range(app.timeline.count):
+            app.timeline.index = position
+            await pilot.pause()
+            for mode in ("scale", "linear"):
+                if app.map_view.mode != mode:
+                    await pilot.press("s")
+                    await pilot.pause()
+                for bar in app.query(GpaBar):
+                    slots = bar.slots()
+                    sel = next((i for i, s in enumerate(slots) if app.map_view.selected == s.key), -1)
+                    check_label_row(bar.axis, slots, sel, bar.size.width)

@@ -80,3 +80,11 @@ async def test_no_trace_no_trace_keys_in_the_footer(seed) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert "Trace" not in screen_lines(app)[-1]
+
+
+async def test_trace_keys_without_a_trace_say_why(seed) -> None:
+    app = GmemApp(seed, path_opened=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert any("no trace loaded" in n.message for n in app._notifications)

@@ -428,10 +428,12 @@ class MapView(VerticalScroll):
 
     def describe(self) -> str:
         """The view in words for the border: 'slot scale' or '64K per cell from 0x100000'."""
-        from gmemtui.core.units import fmt_size
+        from gmemtui.core.units import fmt_size, fmt_size_approx
 
         if self.status:
             return self.status
         if self.mode == SCALE:
             return "slot scale (s: linear)"
-        return f"{fmt_size(self.bpc)} per cell from {self.start:#x} · +/- zoom · ←/→ pan"
+        if self.bpc & (self.bpc - 1):  # not a power of two: the fit (key 0)
+            return f"whole guest, {fmt_size_approx(self.bpc)} per cell · +/- zoom · s: slot scale"
+        return f"{fmt_size(self.bpc)} per cell from {self.start:#x} · +/- zoom · ←/→ pan · 0: fit"
