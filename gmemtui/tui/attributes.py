@@ -7,10 +7,12 @@ by bisection: the row costs columns + slots, never frames.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 from gmemtui.core.model import Slot
+from gmemtui.tui.live import changed_positions
 
 PRIVATE, SHARED, MIXED = "p", "s", "m"
 GLYPHS = {PRIVATE: "━", SHARED: "┄", MIXED: "╋", None: " "}
@@ -30,26 +32,63 @@ def _of_range(slot: Slot, lo: int, hi: int, bounds: tuple[int, ...] | None, shif
     return PRIVATE if i % 2 == 1 else SHARED
 
 
+class _Index:
+    """Starts, ends and a running count of guest_memfd slots of one sorted slot list: a column
+    holding many slots is answered by bisection and a difference, not by visiting them."""
+
+    def __init__(self, slots: Sequence[Slot], starts: list[int] | None = None, ends: list[int] | None = None,
+                 gmem: list[int] | None = None) -> None:
+        self.slots = slots
+        self.starts = starts if starts is not None else [s.gpa for s in slots]
+        self.ends = ends if ends is not None else [s.gpa + s.size for s in slots]
+        self.gmem = gmem if gmem is not None else [0, *accumulate(s.gmem is not None for s in slots)]
+
+    def patched(self, slots: Sequence[Slot]) -> _Index | None:
+        """The index of ``slots`` = these slots with a few replaced (a drag step), or None."""
+        changed = changed_positions(slots, self.slots)
+        if changed is None:
+            return None
+        starts, ends = list(self.starts), list(self.ends)
+        for i in changed:
+            old, new = self.slots[i], slots[i]
+            if (old.gmem is None) != (new.gmem is None):
+                return None
+            starts[i], ends[i] = new.gpa, new.gpa + new.size
+        return _Index(slots, starts, ends, self.gmem)
+
+
+_last: list[_Index] = []  # the indexes of the slot lists drawn last (each bar's list is kept while unchanged)
+
+
+def index_of(slots: Sequence[Slot]) -> _Index:
+    for ix in _last:
+        if ix.slots is slots:
+            return ix
+    near = next((ix.patched(slots) for ix in _last if len(ix.slots) == len(slots)), None)
+    ix = near if near is not None else _Index(slots)
+    _last[:] = [ix, *_last[:3]]
+    return ix
+
+
 def attribute_cells(bounds_of_columns: Sequence[tuple[int, int]], slots: Sequence[Slot],
                     private: tuple[int, ...] | None, shift: int) -> list[str | None]:
     """Per column ``[lo, hi)`` (ascending, as ``Axis.bounds``): PRIVATE, SHARED, MIXED or None (a hole).
-    ``slots`` sorted by gpa and disjoint (one address space); ``private`` as ``Attributes.bounds``."""
+    ``slots`` sorted by gpa and disjoint (one address space); ``private`` as ``Attributes.bounds``.
+    A column over several slots with explicit attributes is judged on the span from its first slot's
+    first frame to its last slot's last (an edge in a hole between them reads as MIXED)."""
+    ix = index_of(slots)
     out: list[str | None] = []
-    starts = [s.gpa for s in slots]
-    n = len(slots)
-    if not bounds_of_columns:
-        return out
-    i = max(bisect_right(starts, bounds_of_columns[0][0]) - 1, 0)
     for lo, hi in bounds_of_columns:
         hi = max(hi, lo + 1)
-        while i < n and slots[i].end <= lo:
-            i += 1
-        seen: str | None = None
-        j = i
-        while j < n and slots[j].gpa < hi:
-            s = slots[j]
-            v = _of_range(s, max(lo, s.gpa), min(hi, s.end), private, shift)
-            seen = v if seen is None or seen == v else MIXED
-            j += 1
-        out.append(seen)
+        i = bisect_right(ix.ends, lo)  # the first slot ending after lo
+        j = bisect_left(ix.starts, hi)  # past the last slot starting before hi
+        if i >= j:
+            out.append(None)
+            continue
+        if private is None:
+            n = ix.gmem[j] - ix.gmem[i]
+            out.append(PRIVATE if n == j - i else SHARED if n == 0 else MIXED)
+            continue
+        a, b = max(lo, ix.starts[i]), min(hi, ix.ends[j - 1])
+        out.append(_of_range(slots[i], a, b, private, shift))
     return out

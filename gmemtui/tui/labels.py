@@ -15,6 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from gmemtui.core.model import Slot
+from gmemtui.tui.attributes import index_of
 from gmemtui.tui.axis import Axis
 
 
@@ -40,7 +41,7 @@ def is_wide(cols: tuple[int, int], slot: Slot) -> bool:
 def _candidates(axis: Axis, slots: Sequence[Slot], width: int) -> list[tuple[int, int, int]]:
     """(first column, last column, index) of the slot to label in each column: the last slot that
     starts there (only it can reach past the column), or the slot covering the bar's left edge."""
-    starts = [s.gpa for s in slots]
+    starts = index_of(slots).starts  # shared with the attribute row: one pass over a new slot list
     out: list[tuple[int, int, int]] = []
     bounds = axis.bounds()
     i = bisect_right(starts, axis.lo) - 1
