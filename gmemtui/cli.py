@@ -115,12 +115,15 @@ def build_tui_parser() -> argparse.ArgumentParser:
     names = ", ".join(COMMANDS)
     p = Parser(
         prog="gmemtui",
-        usage=f"gmemtui [-h] [--version] [layout options] [FILE]\n       gmemtui {{{names}}} ...",
+        usage=f"gmemtui [-h] [--version] [--follow] [layout options] [FILE]\n       gmemtui {{{names}}} ...",
         description="Open the TUI on a layout or trace (no FILE: the seed layout). "
         f"Other commands: {names} (gmemtui COMMAND --help).",
     )
     p.add_argument("file", nargs="?", help="YAML layout, QEMU trace or monitor dump (detected by content)")
     p.add_argument("--version", action="version", version=f"gmemtui {__version__}")
+    p.add_argument("--follow", action="store_true",
+                   help="FILE is a trace QEMU is still writing (-D FILE): show new lines as they arrive "
+                   "(FILE - is standard input, a pipe: the same)")
     add_layout_options(p)
     return p
 
