@@ -197,6 +197,7 @@ class GmemApp(App[None]):
         thick = min(height - fixed - 1 - min(slots, 12), height // 2)
         self.map_view.fold(max(budget, 0), thick)
         self.footer.compact = width < 120
+        self.explain.set_wrap(not short)  # a short terminal: one line per page size, cut with "…"
         self.table.scroll_to_cursor()
 
     # -- state --------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ async def test_the_story_at_every_size(seed, size: tuple[int, int]) -> None:
         assert row5 and "0.05%" in row5[0] and "99.95%" in row5[0]
         # at least one explain line, the summary
         assert "explain 0x100000" in text and "slot-edge" in text
+        assert " 2M ✗ " in text and " 1G ✗ " in text  # a line for each larger size, even at 80x24
         assert "total" in text
         # the footer's save and help keys
         assert "^s Save" in lines[-1] and "? Help" in lines[-1]
