@@ -178,3 +178,13 @@ async def test_layouts_open_on_the_frame_that_shows_the_lesson(seed) -> None:
             lines = app.explain.text.plain.splitlines()
             assert lines[0].endswith("· 4K"), (name, lines)
             assert rule in lines[1] or (rule == "no-guest-memfd" and "✗" in lines[1]), (name, lines)
+
+
+async def test_a_nudge_to_a_boundary_says_it_snapped(seed) -> None:
+    app = GmemApp(seed, path_opened=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "full_stop")  # slot 5's start 0x100000 up "by 2M": to the 2M boundary
+        await pilot.pause()
+        assert app.layout.slots[app.layout.slot_index((0, 5))].gpa == 0x200000
+        assert any("snapped from 0x100000 to the 2M boundary 0x200000" in n.message
+                   for n in app._notifications)

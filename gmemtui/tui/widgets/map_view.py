@@ -41,7 +41,7 @@ def structure(layout: Layout) -> tuple[tuple[int, tuple[int, ...]], ...]:
     return tuple((a, tuple(ids)) for a, ids in placed.items())
 
 
-def fold_levels(max_thick: int = 3) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
+def fold_levels(max_thick: int = 4) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
     """(thickness, GPA bar rows, file bar rows) from the richest to the barest (docs/tui.md): thicker
     bars first, then the file bars lose their offset ticks, their titles, themselves; last the GPA
     bar loses its ticks and its attribute row. The slot labels and the bar itself always stay."""
