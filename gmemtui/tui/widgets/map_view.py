@@ -381,7 +381,9 @@ class MapView(VerticalScroll):
         """Go to this view, kept within the guest: at most the whole guest on the bar, the bar never
         starting past the last slot. False if the view did not change (a pan at the end)."""
         width = self.bar_width()
-        bpc = max(self._base(), min(bpc, self._max_bpc(width)))
+        fit = self._max_bpc(width)
+        # at most the fit, or the power of two just above it (a cell size that divides 2M moves)
+        bpc = max(self._base(), min(bpc, max(fit, 1 << max(fit - 1, 0).bit_length())))
         last = max(0, -(-(self.extent() - width * bpc) // bpc) * bpc)
         start = min(max(0, start - start % bpc), last)
         if (self.mode, self.bpc, self.start) == (LINEAR, bpc, start):
@@ -411,8 +413,8 @@ class MapView(VerticalScroll):
         power = 1 << max(bpc - 1, 0).bit_length()  # bpc itself if a power of two, else the next one
         if direction > 0:
             new = power // 2
-        else:
-            new = power * 2 if power == bpc else power  # from the fit: capped at the fit again
+        else:  # never past the fit: zooming out does not leave part of the bar blank
+            new = min(power * 2 if power == bpc else power, self._max_bpc(width))
         x, g = anchor
         return self._set_view(new, g - x * max(new, self._base()))
 
