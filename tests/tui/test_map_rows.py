@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 from gmemtui.core.model import Slot
+from gmemtui.core.units import fmt_amount as amount
 from gmemtui.formats.loader import load
 from gmemtui.tui.app import GmemApp
 from gmemtui.tui.attributes import GLYPHS, MIXED, PRIVATE, SHARED, attribute_cells
 from gmemtui.tui.axis import boundary_marks, linear, slot_scale
 from gmemtui.tui.widgets.gpa_bar import GpaBar
-from gmemtui.tui.widgets.summary import amount, summary_text
+from gmemtui.tui.widgets.summary import summary_text
 
 from .conftest import SIZE
 

@@ -6,29 +6,11 @@ from rich.text import Text
 
 from gmemtui.commands.textfmt import pct
 from gmemtui.core.coverage import Coverage
+from gmemtui.core.units import fmt_amount as amount
 from gmemtui.tui import palette
 from gmemtui.tui.widgets.text_lines import TextLines
 
 BAR = 12
-UNITS = (("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10))
-
-
-def amount(nbytes: int) -> str:
-    """An amount of memory that cannot be read as a page size: ``2.0 MiB``, ``2046 MiB``, ``0 B``
-    (``2M`` is a page size on this screen; the amounts always carry a binary unit). The largest unit
-    it is at least one of, or a smaller one that shows it exactly in at most four digits."""
-    for i, (unit, shift) in enumerate(UNITS):
-        if nbytes < 1 << shift:
-            continue
-        if nbytes % (1 << shift):
-            for smaller, sshift in UNITS[i + 1:]:
-                if nbytes % (1 << sshift) == 0 and nbytes >> sshift < 10000:
-                    return f"{nbytes >> sshift} {smaller}"
-        value = nbytes / (1 << shift)
-        return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
-    return f"{nbytes} B"
-
-
 def summary_text(coverage: Coverage, colours: tuple[str, ...] = (), bar: int = BAR) -> Text:
     names = coverage.layout.platform.names
     whole = coverage.size
