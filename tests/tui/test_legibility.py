@@ -40,6 +40,12 @@ async def test_page_colours_contrast_with_the_bar_background(seed, theme: str) -
         for k in range(len(seed.layout.platform.ladder)):
             assert selected != palette.colour(variables, k)
             assert abs(selected.hsl.h - palette.colour(variables, k).hsl.h) > 0.05
+        # not mappable (rule 6): readable, drawn from its variable, a hue of its own
+        bad = palette.colour(variables, palette.NOT_MAPPABLE)
+        assert palette.contrast(bad, background) >= 3.0, (theme, bad.hex)
+        assert Color.from_rich_color(bar.page_styles[palette.NOT_MAPPABLE].color) == bad
+        for other in [selected, *(palette.colour(variables, k) for k in range(palette.MAX_SIZES))]:
+            assert abs(bad.hsl.h - other.hsl.h) > 0.03, (theme, bad.hex, other.hex)
 
 
 def test_the_base_page_glyph_is_the_densest() -> None:
