@@ -10,7 +10,10 @@ from gmemtui.core.errors import InputError
 from gmemtui.core.model import Layout, Overrides
 
 # An event line: the event name followed on the same line by a Slot# or slot= field (docs/formats.md).
-TRACE_EVENT_RE = re.compile(r"kvm_set_user_memory\b.*?(?:Slot#|\bslot=)")
+# Matched in two linear steps, never as one ``name.*?field`` search: that pattern backtracks over
+# every name on a line without the field, quadratic in the line (a hang on hostile input).
+EVENT_NAME_RE = re.compile(r"kvm_set_user_memory\b")
+SLOT_FIELD_RE = re.compile(r"Slot#|\bslot=")
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,21 @@ class Loaded:
 
 
 def is_trace(text: str) -> bool:
-    return TRACE_EVENT_RE.search(text) is not None
+    """True if some line has the event name followed later on that line by a slot field.
+
+    Only the first name of a line needs testing: a later one sees a suffix of the same rest of the
+    line. Each line is looked at once, so the cost is linear in the text whatever it holds.
+    """
+    pos = 0
+    search_name, search_field, find = EVENT_NAME_RE.search, SLOT_FIELD_RE.search, text.find
+    while (m := search_name(text, pos)) is not None:
+        end = find("\n", m.end())
+        if end < 0:
+            end = len(text)
+        if search_field(text, m.end(), end) is not None:
+            return True
+        pos = end
+    return False
 
 
 def read_text(path: str) -> str:

@@ -43,17 +43,33 @@ CACHE_STATES = 16
 PARSE_CACHE = 1 << 16
 
 # An event line (docs/formats.md): the event name followed on the same line by a Slot#/slot= field (as
-# loader.TRACE_EVENT_RE says), or for kvm_convert_memory by its start field. One match per line: the
+# loader.is_trace says), or for kvm_convert_memory by its start field. One match per line: the
 # first event name that qualifies, and the rest of its line; prose lines never match.
 _SLOT_FIELD = r"(?:Slot#|\bslot=)"
 _START_FIELD = r"(?<!\w)start[ =]"
-_EVENT_RE = re.compile(
-    rf"kvm_(?:(set_user_memory)\b(?=[^\n]*?{_SLOT_FIELD})|(convert_memory)\b(?=[^\n]*?{_START_FIELD}))([^\n]*)"
-)
+# No ``name(?=.*?field)`` regex for that: it backtracks over every name of a line without the field,
+# quadratic in the line. Only the first name of each kind on a line can qualify (a later one sees a
+# suffix of the same rest of the line), so _later_event tests two names, each with one linear search.
+_SET_NAME_RE = re.compile(r"kvm_set_user_memory\b")
+_CONVERT_NAME_RE = re.compile(r"kvm_convert_memory\b")
 _SLOT_FIELD_RE = re.compile(_SLOT_FIELD)
 _START_FIELD_RE = re.compile(_START_FIELD)
-# The cheap scan: the first event name of each line; lines where it is prose take _EVENT_RE.
+# The cheap scan: the first event name of each line; lines where it is prose take _later_event.
 _ANY_EVENT_RE = re.compile(r"kvm_(?:(set_user_memory)|convert_memory)\b([^\n]*)")
+
+
+def _later_event(text: str, start: int, end: int) -> tuple[str | None, str] | None:
+    """The first event name in ``text[start:end]`` (one line) with its field after it: (is_set, tail)."""
+    best: tuple[int, str | None, str] | None = None
+    m = _SET_NAME_RE.search(text, start, end)
+    if m is not None and _SLOT_FIELD_RE.search(text, m.end(), end) is not None:
+        best = (m.start(), "set_user_memory", text[m.end():end])
+    m = _CONVERT_NAME_RE.search(text, start, end)
+    if m is not None and (best is None or m.start() < best[0]) \
+            and _START_FIELD_RE.search(text, m.end(), end) is not None:
+        best = (m.start(), None, text[m.end():end])
+    return None if best is None else best[1:]
+
 
 # Fast paths: the exact printf formats of accel/kvm/trace-events (tail after the event name).
 _H = r"0x([0-9a-fA-F]{1,32})"
@@ -506,16 +522,16 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
         is_set, tail = m.groups()
         if not ("Slot#" in tail or "slot=" in tail and _SLOT_FIELD_RE.search(tail)) if is_set \
                 else not _START_FIELD_RE.search(tail):
-            later = _EVENT_RE.search(text, pos + 1, m.end())  # prose first, an event line after it?
+            later = _later_event(text, pos + 1, m.end())  # prose first, an event line after it?
             if later is None:
                 continue
-            is_set, tail = later.group(1), later.group(3)
+            is_set, tail = later
         try:
             if is_set:  # kvm_set_user_memory
                 ev = cache.get(tail) if caching else None
                 if ev is None:
                     parsed = parse_set(tail)
-                    if parsed is None:  # cannot happen: _EVENT_RE saw the Slot# field
+                    if parsed is None:  # cannot happen: the scan saw the Slot# field
                         continue
                     key, as_, slot, flags, gpa, size, ua, fd, off, ret = parsed
                     evid = -1
