@@ -1,4 +1,10 @@
-"""Writing files safely: atomically (docs/formats.md save) and never over an existing file unasked (§5)."""
+"""Writing files safely: atomically (docs/formats.md save) and never over an existing file unasked (§5).
+
+Replace-by-rename is right for a regular file only: renamed over a device node, a FIFO or a socket
+it would turn ``/dev/null`` into a regular file. So the target (after following symlinks, so a link
+keeps pointing where it pointed) must be a regular file or not exist; anything else is refused
+whatever ``--force`` says.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +15,74 @@ import tempfile
 
 from gmemtui.core.errors import InputError
 
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class FileExists(InputError):
+    """The output file exists and overwriting was not asked for (the TUI then asks)."""
+
+
+def temp_prefix(target: str) -> str:
+    """Name prefix of the temporary file beside ``target``; it carries the PID so a sweep can tell
+    a dead writer's leftover (SIGKILL during a save) from a live one's file."""
+    return f".{os.path.basename(target)}.gmemtui-{os.getpid()}."
+
+
+def not_regular(path: str) -> str | None:
+    """What ``path`` is (after symlinks) if it exists and is not a regular file, else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+    for test, kind in _KINDS:
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def refuse_special(path: str) -> None:
+    kind = not_regular(path)
+    if kind is not None:
+        raise InputError(f"{path} is {kind}: only a regular file (or a new path) is written")
+
 
 def atomic_write(path: str, text: str) -> None:
     """Replace ``path`` with ``text`` so a reader sees the old file or the new one, never half.
 
     A temporary file in the same directory (so ``os.replace`` is a rename within one filesystem)
-    is written, fsynced, given the old file's mode, and renamed over the target; the directory is
-    fsynced so the rename survives a crash. On any failure the old file is untouched and the
-    temporary file removed. A symlink is followed: its target is replaced, the link stays.
+    is written, fsynced, given the old file's mode (and owner, where permitted), and renamed over
+    the target; the directory is fsynced so the rename survives a crash. On any failure the old file
+    is untouched and the temporary file removed. A symlink is followed: its target is replaced, the
+    link stays. A target that exists and is not a regular file raises InputError, untouched.
     """
+    refuse_special(path)
     target = os.path.realpath(path)
     directory = os.path.dirname(target) or "."
+    owner = None
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
+        st = os.stat(target)
+        mode, owner = stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid)
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        if owner is not None and owner != (os.getuid(), os.getgid()):
+            with contextlib.suppress(OSError):
+                os.chown(tmp, *owner)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
@@ -47,9 +98,11 @@ def atomic_write(path: str, text: str) -> None:
 
 
 def write_new(path: str, text: str, force: bool) -> None:
-    """Write ``path`` atomically; refuse to overwrite an existing file unless ``force``."""
+    """Write ``path`` atomically; refuse to overwrite an existing file unless ``force``, and a
+    directory, device, FIFO or socket always."""
+    refuse_special(path)
     if os.path.lexists(path) and not force:
-        raise InputError(f"{path} exists (use --force)")
+        raise FileExists(f"{path} exists (use --force)")
     try:
         atomic_write(path, text)
     except OSError as e:
