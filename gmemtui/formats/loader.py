@@ -22,7 +22,7 @@ class Loaded:
 
     layout: Layout
     path: str
-    text: str
+    text: str  # a YAML file's text (what the TUI's save rewrites); "" for a trace
     kind: str  # "yaml" or "trace"
     states: tuple = ()  # trace.TraceState values, one per line that changed something
 
@@ -66,7 +66,9 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
         from gmemtui.formats.trace import load_trace
 
         replay = load_trace(text, path, overrides)
-        return Loaded(overrides.apply(replay.layout), path, text, "trace", replay.states)
+        # the text is not kept: the states keep the lines that changed something (memory follows the
+        # changes, not the size of the trace)
+        return Loaded(overrides.apply(replay.layout), path, "", "trace", replay.states)
     from gmemtui.formats.yaml_load import load_yaml
 
     return Loaded(overrides.apply(load_yaml(text, path)), path, text, "yaml")

@@ -41,6 +41,7 @@ _MAX_SLOT = PLATFORM.max_slot_id
 CHECKPOINT_MIN = 64
 CACHE_STATES = 16
 PARSE_CACHE = 1 << 16
+MAX_NOTES = 1000
 
 # An event line (docs/formats.md): the event name followed on the same line by a Slot#/slot= field (as
 # loader.is_trace says), or for kvm_convert_memory by its start field. One match per line: the
@@ -381,13 +382,40 @@ class _Log:
         )
 
 
+def _changed_lines(text: str, positions: array) -> tuple[str, array]:
+    """The text of the lines that changed something (one per change), and each change's offset in it.
+
+    Kept instead of the trace's text when that is at most half of it, so memory follows the
+    changes: a long log with a few events in it keeps a few lines. When the changes are most of the
+    text (every line an event) the text is kept as it is: copying it would cost time and save little.
+    """
+    n, size = len(positions), len(text)
+    if n == 0:
+        return "", positions
+    rfind, find = text.rfind, text.find
+    step = max(1, n // 64)
+    sample = [(find("\n", p) % (size + 1)) - rfind("\n", 0, p) for p in positions[::step]]
+    if sum(sample) * n > size * len(sample) // 2:
+        return text, positions
+    parts: list[str] = []
+    new = array("q")
+    offset = 0
+    for p in positions:
+        start, end = rfind("\n", 0, p) + 1, find("\n", p)
+        line = text[start: end if end >= 0 else size]
+        parts.append(line)
+        new.append(offset + p - start)
+        offset += len(line) + 1
+    return "\n".join(parts), new
+
+
 class TraceStates(Sequence):
     """Every state of a replay, built on demand: ``states[n].layout``; ``len(states)`` = changes + 1."""
 
     def __init__(self, text: str, log: _Log, checkpoints: list[_Checkpoint], files: tuple[GmemFile, ...],
                  file_first_change: list[int], notes: list[Warning_], explicit_private: bool,
                  name: str, overrides: Overrides) -> None:
-        self._text = text
+        self._text, log.pos = _changed_lines(text, log.pos)  # not the whole text: it may be mostly prose
         self._log = log
         self._ckpts = checkpoints
         self._ck_states = [c.state for c in checkpoints]
@@ -486,6 +514,29 @@ class TraceStates(Sequence):
         return self._overrides.apply(layout)
 
 
+class _Notes(list):
+    """The replay's warnings, the first MAX_NOTES of them: a trace of a million refused ioctls keeps
+    a thousand notes and a count, not a million (memory and output follow the changes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.more = 0
+        self.first_more = 0
+
+    def append(self, w: Warning_) -> None:  # type: ignore[override]
+        if len(self) < MAX_NOTES:
+            super().append(w)
+        else:
+            self.first_more = self.first_more or w.line or 0
+            self.more += 1
+
+    def all(self) -> list[Warning_]:
+        if not self.more:
+            return list(self)
+        return [*self, Warning_(f"{self.more} more warnings like these from line {self.first_more} on "
+                                "(not listed)", line=self.first_more)]
+
+
 @dataclass(frozen=True)
 class Replay:
     layout: Layout  # the state after the last line
@@ -505,7 +556,7 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
     checkpoints = [_Checkpoint(0, array("q"), array("q"), (), ())]
     next_ckpt = CHECKPOINT_MIN
     files: dict[int, list[int]] = {}  # fd -> [end of furthest binding, first line, first change]
-    notes: list[Warning_] = []
+    notes = _Notes()
     cache: dict[str, tuple[int, ...]] = {}  # event line tail -> (event id, *parse_set(tail))
     caching, hits, misses = True, 0, 0
     add_key, add_gpa, add_size, add_ua = log.key.append, log.gpa.append, log.size.append, log.ua.append
@@ -603,7 +654,7 @@ def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Repl
         for fd, (end, first_line, _) in files.items()
     )
     states = TraceStates(
-        text, log, checkpoints, file_values, [f[2] for f in files.values()], notes, explicit,
+        text, log, checkpoints, file_values, [f[2] for f in files.values()], notes.all(), explicit,
         f"QEMU trace {PurePath(path).name}", overrides,
     )
     final = states[-1].layout

@@ -1,0 +1,60 @@
+"""A trace's memory follows its changes, not its size: the lines that change nothing (prose, refused
+ioctls) are not kept, and warnings stop at MAX_NOTES plus one line that counts the rest."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from collections.abc import Callable
+
+from gmemtui.formats.loader import load
+from gmemtui.formats.trace import MAX_NOTES
+
+MAP = "kvm_set_user_memory AddrSpace#0 Slot#0 flags=0x0 gpa=0x0 size=0x100000 ua=0x7f0000000000 ret=0"
+UNMAP = "kvm_set_user_memory AddrSpace#0 Slot#0 flags=0x0 gpa=0x0 size=0x0 ua=0x7f0000000000 ret=0"
+REFUSED = "kvm_set_user_memory AddrSpace#0 Slot#1 flags=0x0 gpa=0x0 size=0x1000 ua=0x1000 ret=-22"
+
+
+def retained(make: Callable[[], str]):
+    """The loaded trace and the bytes it keeps (its text counted) once the caller's text is gone."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        text = make()
+        loaded = load("t.trace", text=text)
+        del text
+        gc.collect()
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return loaded, kept
+
+
+def test_prose_is_not_kept() -> None:
+    prose = "x" * 100 + "\n"
+    lines = [f"{i}@{i}.5:{MAP if i % 2 else UNMAP}" for i in range(1, 21)]
+    loaded, kept = retained(lambda: "".join(prose * 10_000 + line + "\n" for line in lines))  # 20 MB prose
+    assert len(loaded.states) == 21
+    assert kept < 200_000, kept  # the prose alone is 20 MB
+    assert loaded.text == ""
+    for i, line in enumerate(lines, start=1):  # each state still shows its line as written
+        assert loaded.states[i].text == line
+        assert loaded.states[i].line == i * 10_001
+
+
+def test_changes_cost_a_few_words_each() -> None:
+    lines = [f"{i}@{i}.5:{MAP if i % 2 else UNMAP}" for i in range(1, 100_001)]
+    loaded, kept = retained(lambda: "\n".join(lines) + "\n")
+    text_size = sum(len(line) + 1 for line in lines)
+    assert len(loaded.states) == 100_001
+    assert kept < 64 * 100_000 + 2 * text_size  # the change log, and at most the changed lines' text
+    assert loaded.states[77_777].text == lines[77_776]
+
+
+def test_warnings_stop_at_max_notes() -> None:
+    n = MAX_NOTES + 4_000
+    loaded, _ = retained(lambda: MAP + "\n" + "\n".join([REFUSED] * n) + "\n")
+    notes = loaded.layout.notes
+    assert len(notes) == MAX_NOTES + 1
+    assert notes[-1].message == f"4000 more warnings like these from line {MAX_NOTES + 2} on (not listed)"
+    assert notes[-1].line == MAX_NOTES + 2 and all("returned -22" in w.message for w in notes[:-1])
