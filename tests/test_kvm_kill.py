@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from gmemtui.formats import fileio
 from gmemtui.kvm import levels
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,7 +130,7 @@ def dead_pid() -> int:
 
 
 def test_sweep_removes_only_dead_processes_of_this_namespace(instances: Path) -> None:
-    ns = levels._pid_namespace()
+    ns = fileio.pid_namespace()
     dead = dead_pid()
     names = {
         f"gmemtui-{dead}-{ns}": False,  # dead, this namespace: swept (event enabled, as a kill leaves it)
@@ -154,7 +155,7 @@ def test_sweep_removes_only_dead_processes_of_this_namespace(instances: Path) ->
 
 def test_sweep_unmounts_a_dead_run_s_temporary_mount_point(tmp_path: Path) -> None:
     """The fallback of kernels without fsmount: a mount point in the temporary folder, named with the PID."""
-    ns = levels._pid_namespace()
+    ns = fileio.pid_namespace()
     dead = dead_pid()
     stale = tmp_path / f"{levels.MOUNT_PREFIX}{dead}-{ns}-abcd1234"
     alive = tmp_path / f"{levels.MOUNT_PREFIX}{os.getppid()}-{ns}-abcd1234"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 
@@ -28,10 +29,58 @@ class FileExists(InputError):
     """The output file exists and overwriting was not asked for (the TUI then asks)."""
 
 
+def pid_namespace() -> int:
+    """The inode of this process's PID namespace: a PID means something only within it."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def temp_prefix(target: str) -> str:
-    """Name prefix of the temporary file beside ``target``; it carries the PID so a sweep can tell
-    a dead writer's leftover (SIGKILL during a save) from a live one's file."""
-    return f".{os.path.basename(target)}.gmemtui-{os.getpid()}."
+    """Name prefix of the temporary file beside ``target``. It carries the PID and its namespace, so
+    a sweep can tell a dead writer's leftover (SIGKILL during a save) from a live writer's file."""
+    return f".{os.path.basename(target)}.gmemtui-{os.getpid()}-{pid_namespace()}."
+
+
+# .NAME.gmemtui-PID-NS.XXXXXXXX.tmp, as tempfile.mkstemp names it with temp_prefix()
+_TEMP_RE = re.compile(r"\..+\.gmemtui-([0-9]{1,10})-([0-9]{1,24})\.[a-z0-9_]{8}\.tmp", re.ASCII)
+
+
+def sweep_temp_files(directory: str) -> list[str]:
+    """Remove the temporary files of saves killed before their rename (by dead processes of this
+    PID namespace) from ``directory``; the paths removed. The TUI runs it where it saves."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    ns = pid_namespace()
+    for name in names:
+        m = _TEMP_RE.fullmatch(name)
+        if m is None or int(m.group(2)) != ns:
+            continue
+        pid = int(m.group(1))
+        if pid != os.getpid() and (pid == 0 or pid_alive(pid)):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                os.unlink(path)
+                removed.append(path)
+        except OSError:
+            pass
+    return removed
 
 
 def not_regular(path: str) -> str | None:

@@ -19,6 +19,8 @@ import re
 import tempfile
 from dataclasses import dataclass
 
+from gmemtui.formats.fileio import pid_alive, pid_namespace
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
@@ -64,27 +66,10 @@ def _detached_tracefs() -> int:
         os.close(fs)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _pid_namespace() -> int:
-    try:
-        return os.stat("/proc/self/ns/pid").st_ino
-    except OSError:
-        return 0
-
-
 def own_tag() -> str:
     """``PID-NS``: this process and its PID namespace (a PID means nothing in another namespace,
     and tracefs instances are seen by every container of the machine)."""
-    return f"{os.getpid()}-{_pid_namespace()}"
+    return f"{os.getpid()}-{pid_namespace()}"
 
 
 def _leftover_pid(name: str, prefix: str) -> int | None:
@@ -98,9 +83,9 @@ def _leftover_pid(name: str, prefix: str) -> int | None:
     if len(parts) == 1 and prefix != INSTANCE_PREFIX:
         return None
     pid = int(parts[0][:10])
-    if len(parts) > 1 and int(parts[1][:24]) != _pid_namespace() or not 0 < pid <= 0x3FFFFFFF:
+    if len(parts) > 1 and int(parts[1][:24]) != pid_namespace() or not 0 < pid <= 0x3FFFFFFF:
         return None  # (``gmemtui-PID``, of versions before the namespace tag, is judged by its PID)
-    return pid if pid == os.getpid() or not _pid_alive(pid) else None
+    return pid if pid == os.getpid() or not pid_alive(pid) else None
 
 
 def sweep_instances(root: str) -> list[str]:
