@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from gmemtui.cli import COMMANDS as COMMAND_TABLE
 from gmemtui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 Y = str(ROOT / "layouts" / "qemu-snp-seed.yaml")
 T = str(ROOT / "layouts" / "qemu-snp-seed.trace")
-COMMANDS = "report, explain, diff, convert, check"
+COMMANDS = ", ".join(COMMAND_TABLE)  # other commands may join the five
 
 CASES = [
     (["report", Y, "--policy", "foo"], "--policy: 'foo' is not a policy (per-range, whole-binding, 4k-only)"),
