@@ -18,7 +18,7 @@ from gmemtui.formats.loader import is_trace, load
 
 VALID = "kvm_set_user_memory AddrSpace#0 Slot#0 flags=0x0 gpa=0x0 size=0x100000 ua=0x7f0000000000 ret=0"
 # The detector as it was specified (and as it used to run): one backtracking search.
-SPEC_RE = re.compile(r"kvm_set_user_memory\b.*?(?:Slot#|\bslot=)")
+SPECIFIED_RE = re.compile(r"kvm_set_user_memory\b.*?(?:Slot#|\bslot=)")
 
 
 @pytest.mark.parametrize("n", [4_000, 40_000, 100_000])
@@ -64,11 +64,11 @@ def test_repeated_tokens_finish(tmp_path_factory, tokens, repeat):
     except InputError as e:
         assert str(e).startswith(f"{path}:")
     small = "".join(tokens) * 3
-    assert is_trace(small) == (SPEC_RE.search(small) is not None)
+    assert is_trace(small) == (SPECIFIED_RE.search(small) is not None)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["kvm_set_user_memory", "Slot#", "slot=", "aslot=", " ", "\n", "x", "_"]),
                 max_size=30).map("".join))
 def test_detection_matches_the_specified_regex(text):
-    assert is_trace(text) == (SPEC_RE.search(text) is not None)
+    assert is_trace(text) == (SPECIFIED_RE.search(text) is not None)

@@ -1,4 +1,5 @@
-"""Writing files safely: atomically (docs/formats.md save) and never over an existing file unasked (§5).
+"""Writing files safely: atomically (docs/formats.md, saving) and never over an existing file unasked
+(docs/commands.md, convert).
 
 Replace-by-rename is right for a regular file only: renamed over a device node, a FIFO or a socket
 it would turn ``/dev/null`` into a regular file. So the target (after following symlinks, so a link

@@ -1,4 +1,4 @@
-"""Read FILE, a YAML layout or a QEMU trace (detected by content, not name), into a Layout."""
+"""Read FILE, a YAML layout, a QEMU trace or a QEMU monitor dump (detected by content, not name)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,7 @@ from gmemtui.core.errors import InputError
 from gmemtui.core.model import Layout, Overrides
 
 # An event line: the event name followed on the same line by a Slot# or slot= field (docs/formats.md).
-# Matched in two linear steps, never as one ``name.*?field`` search: that pattern backtracks over
-# every name on a line without the field, quadratic in the line (a hang on hostile input).
-EVENT_NAME_RE = re.compile(r"kvm_set_user_memory\b")
-SLOT_FIELD_RE = re.compile(r"Slot#|\bslot=")
+TRACE_EVENT_RE = re.compile(r"kvm_set_user_memory\b.*?(?:Slot#|\bslot=)")
 
 
 @dataclass(frozen=True)
@@ -22,27 +19,28 @@ class Loaded:
 
     layout: Layout
     path: str
-    text: str  # a YAML file's text (what the TUI's save rewrites); "" for a trace
-    kind: str  # "yaml" or "trace"
+    text: str  # the file's text (what the TUI's save rewrites); "" for a trace
+    kind: str  # "yaml", "trace" or "dump" (info mtree -f)
     states: tuple = ()  # trace.TraceState values, one per line that changed something
 
 
-def is_trace(text: str) -> bool:
-    """True if some line has the event name followed later on that line by a slot field.
+_EVENT_NAME_RE = re.compile(r"kvm_set_user_memory\b")
+_SLOT_FIELD_RE = re.compile(r"Slot#|\bslot=")
 
-    Only the first name of a line needs testing: a later one sees a suffix of the same rest of the
-    line. Each line is looked at once, so the cost is linear in the text whatever it holds.
-    """
+
+def is_trace(text: str) -> bool:
+    """``TRACE_EVENT_RE.search(text)``, in linear time: only the first event name of a line is
+    followed by the rest of that line (a line repeating the name would make the regex quadratic)."""
     pos = 0
-    search_name, search_field, find = EVENT_NAME_RE.search, SLOT_FIELD_RE.search, text.find
-    while (m := search_name(text, pos)) is not None:
-        end = find("\n", m.end())
-        if end < 0:
-            end = len(text)
-        if search_field(text, m.end(), end) is not None:
+    while True:
+        m = _EVENT_NAME_RE.search(text, pos)
+        if m is None:
+            return False
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        if _SLOT_FIELD_RE.search(text, m.end(), end):
             return True
-        pos = end
-    return False
+        pos = end + 1
 
 
 def read_text(path: str) -> str:
@@ -69,6 +67,12 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
         # the text is not kept: the states keep the lines that changed something (memory follows the
         # changes, not the size of the trace)
         return Loaded(overrides.apply(replay.layout), path, "", "trace", replay.states)
+    from gmemtui.formats.mtree import is_dump
+
+    if is_dump(text):
+        from gmemtui.formats.mtree import load_dump
+
+        return Loaded(load_dump(text, path, overrides), path, text, "dump")
     from gmemtui.formats.yaml_load import load_yaml
 
     return Loaded(overrides.apply(load_yaml(text, path)), path, text, "yaml")

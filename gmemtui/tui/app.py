@@ -27,7 +27,7 @@ from gmemtui.tui.widgets.map_view import MapView
 from gmemtui.tui.widgets.slot_table import SlotTable, row_key
 from gmemtui.tui.widgets.summary import Summary
 from gmemtui.tui.widgets.title_bar import TitleBar
-from gmemtui.tui.widgets.warnings import Warnings, layout_warnings
+from gmemtui.tui.widgets.warnings import Warnings
 
 try:  # the command palette provider (written beside this app); the app works without it
     from gmemtui.tui.commands import GmemCommands
@@ -98,7 +98,7 @@ class GmemApp(App[None]):
         self.part = "start"
         self.level = 0
         self.focus_at: tuple[int, int] = (big.as_, big.gpa) if big else (0, 0)
-        self.warnings = layout_warnings(self.layout)
+        self.warnings = self.live.warnings(self.layout)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # tab / shift+tab are priority bindings (the screen's focus keys would take them first); on a
@@ -153,7 +153,7 @@ class GmemApp(App[None]):
         """Make ``layout`` the shown one and update every panel (called on every drag step)."""
         self.layout = layout
         self.coverage = self.live.compute(layout)
-        self.warnings = layout_warnings(layout)
+        self.warnings = self.live.warnings(layout)
         selected = None
         if self.selected is not None:
             try:
@@ -170,7 +170,7 @@ class GmemApp(App[None]):
         colours = tuple(c.hex for c in map_view.page_colours)
         self.table.show(self.coverage, self.warnings, selected)
         self.summary.show(self.coverage, colours)
-        self.explain.show(layout, *self.focus_at)
+        self.explain.show(layout, *self.focus_at, self.coverage, self.live.attributes)
         self.warnings_view.show(self.warnings)
         self.update_title()
 
@@ -202,7 +202,7 @@ class GmemApp(App[None]):
         if (message.as_, message.gpa) == self.focus_at:
             return
         self.focus_at = (message.as_, message.gpa)
-        self.explain.show(self.layout, message.as_, message.gpa)
+        self.explain.show(self.layout, message.as_, message.gpa, self.coverage, self.live.attributes)
 
     def on_slot_picked(self, message: SlotPicked) -> None:
         if message.key != self.selected:
