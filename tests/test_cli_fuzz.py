@@ -1,6 +1,7 @@
-"""Fuzzing the real entry point, ``gmemtui.cli.main``, in-process: mutated layouts and traces under every
-command, and mutated argument vectors. Whatever the input: an exit code in {0, 1, 2}, never a
-traceback, exactly one stderr line on exit 2, and ``FILE:LINE: ...`` when the file's content is wrong.
+"""Fuzzing the real entry point, ``gmemtui.cli.main``, in-process: mutated layouts, traces and monitor
+dumps under every command, and mutated argument vectors. Whatever the input: an exit code in
+{0, 1, 2}, never a traceback, exactly one stderr line on exit 2, and ``FILE:LINE: ...`` when the
+file's content is wrong.
 
 ``GMEMTUI_FUZZ_EXAMPLES=N`` sets the examples per test (default 40, about half a minute for the file);
 tests/README.md shows the slower nightly-size run.
@@ -27,6 +28,8 @@ LAYOUTS = ROOT / "layouts"
 YAMLS = {p.name: p.read_text() for p in sorted(LAYOUTS.glob("*.yaml"))}
 TRACES = {p.name: p.read_text() for p in sorted(LAYOUTS.glob("*.trace"))}
 TRACES["lkml-gmem-hugepage-thread.txt"] = (LAYOUTS / "lkml-gmem-hugepage-thread.txt").read_text()
+TRACES |= {str(p.relative_to(LAYOUTS)): p.read_text() for p in sorted(LAYOUTS.glob("*/*.trace"))}
+DUMPS = {str(p.relative_to(LAYOUTS)): p.read_text() for p in sorted(LAYOUTS.glob("**/*.mtree"))}
 
 EXAMPLES = int(os.environ.get("GMEMTUI_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="GMEMTUI_FUZZ_EXAMPLES" not in os.environ,
@@ -75,6 +78,13 @@ def mutated(draw: st.DrawFn, sources: dict[str, str], tokens: list[str]) -> str:
             lines[-1] = lines[-1][: draw(st.integers(0, len(lines[-1])))]
     return "".join(lines)
 
+DUMP_TOKENS = COMMON + [
+    "FlatView #0\n", " AS \"memory\", root: system\n", "(prio 0, ram): ", "(prio 1, rom): ",
+    "(prio 0, i/o): ", "0000000000000000-", "00000000000fffff", "ffffffffffffffff", " KVM",
+    " @0000000000100000", "pc.ram", "pc.bios",
+    "(qemu) info ramblock\n", "(qemu) info mtree -f\n", "    4 KiB", "  2 MiB", " 0x00007f5e03e00000", "  rw",
+    "  ro", "/rom@etc/acpi/tables", "-0000000000000000 ", "(prio -1, ramd): ", "\n  ",
+]
 
 OPTION_VALUES = {
     "--policy": ["per-range", "whole-binding", "4k-only", "foo", "per"],
@@ -95,6 +105,10 @@ def options(draw: st.DrawFn, extra: list[str]) -> list[str]:
         else:
             out.append(draw(st.sampled_from(FLAGS + extra)))
     return out
+
+
+# content errors about the file as a whole, with no line to name: FILE: what is wrong
+WHOLE_FILE = ('no flat view of AS "memory"',)
 
 
 @contextlib.contextmanager
@@ -126,7 +140,8 @@ def assert_contract(code: int, err: str, content: str | None = None) -> None:
         assert err.endswith("\n") and err.count("\n") == 1, repr(err)
         assert err.startswith("gmemtui: ") or re.match(r"^\S[^\n]*?(:\d+)?: ", err), repr(err)
         if content is not None and not err.startswith("gmemtui: --"):
-            assert re.match(rf"^{re.escape(content)}:\d+: \S", err), repr(err)
+            if not err.startswith(tuple(f"{content}: {m}" for m in WHOLE_FILE)):
+                assert re.match(rf"^{re.escape(content)}:\d+: \S", err), repr(err)
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +180,14 @@ def test_mutated_traces(folder: Path, text: str, command: str, state: int | None
         argv += ["--state", str(state)]
     code, _, err = run(argv)
     assert_contract(code, err, content=None if state is not None else path)
+
+
+@FUZZ
+@given(text=mutated(DUMPS, DUMP_TOKENS), command=st.sampled_from(["report", "explain", "convert", "check"]))
+def test_mutated_monitor_dumps(folder: Path, text: str, command: str) -> None:
+    path = write(folder, "fuzz.mtree", text)
+    code, _, err = run([command, path] + (["0x100000"] if command == "explain" else []))
+    assert_contract(code, err, content=path)
 
 
 @FUZZ
