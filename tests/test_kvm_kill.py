@@ -153,6 +153,23 @@ def test_sweep_removes_only_dead_processes_of_this_namespace(instances: Path) ->
                 os.rmdir(instances / name)
 
 
+def test_the_next_run_says_what_it_removed(instances: Path) -> None:
+    import io
+
+    from gmemtui.commands.check import check_kvm
+    from gmemtui.formats.loader import load
+
+    name = f"gmemtui-{dead_pid()}-{fileio.pid_namespace()}"
+    os.mkdir(instances / name)
+    out = io.StringIO()
+    try:
+        assert check_kvm(load(SEED).layout, out=out) == 0
+    finally:
+        if (instances / name).exists():
+            os.rmdir(instances / name)
+    assert f"kvm: removed what a run killed earlier left: {name}\n" in out.getvalue()
+
+
 def test_sweep_unmounts_a_dead_run_s_temporary_mount_point(tmp_path: Path) -> None:
     """The fallback of kernels without fsmount: a mount point in the temporary folder, named with the PID."""
     ns = fileio.pid_namespace()

@@ -58,7 +58,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         # A value like -2M is a (bad) value, not an unknown option: no option here looks like -<digit>,
         # so everything that does is an argument ("--host-max-page -2M" says why -2M is wrong).
-        self._negative_number_matcher = re.compile(r"^-\d")
+        self._negative_number_matcher = re.compile(r"^-\d.*", re.S)  # (match or fullmatch alike)
 
     def error(self, message: str):  # type: ignore[override]
         raise InputError(self.rewrite(message))

@@ -66,7 +66,9 @@ def check_kvm(layout: Layout, levels: bool = False, limit: int = 1 << 30, out: T
         return 0
     from gmemtui.kvm.levels import sweep_leftovers
 
-    sweep_leftovers()  # what a run killed outright left behind (docs/kvm-check-cleanup.md)
+    removed = sweep_leftovers()  # what a run killed outright left behind (docs/kvm-check-cleanup.md)
+    if removed:
+        print(f"kvm: removed what a run killed earlier left: {', '.join(removed)}", file=out)
     with _sigterm_unwinds():
         return _check_kvm(kvm, layout, levels, limit, out)
 
