@@ -113,12 +113,15 @@ def build_tui_parser() -> argparse.ArgumentParser:
     names = ", ".join(COMMANDS)
     p = Parser(
         prog="gmemtui",
-        usage=f"gmemtui [-h] [--version] [layout options] [FILE]\n       gmemtui {{{names}}} ...",
+        usage=f"gmemtui [-h] [--version] [--follow] [layout options] [FILE]\n       gmemtui {{{names}}} ...",
         description="Open the TUI on a layout or trace (no FILE: the seed layout). "
         f"Other commands: {names} (gmemtui COMMAND --help).",
     )
     p.add_argument("file", nargs="?", help="YAML layout, QEMU trace or monitor dump (detected by content)")
     p.add_argument("--version", action="version", version=f"gmemtui {__version__}")
+    p.add_argument("--follow", action="store_true",
+                   help="FILE is a trace QEMU is still writing (-D FILE): show new lines as they arrive "
+                   "(FILE - is standard input, a pipe: the same)")
     add_layout_options(p)
     return p
 
@@ -134,7 +137,7 @@ def _tui_args(argv: list[str]) -> argparse.Namespace:
     assert isinstance(p, Parser)
     args, extras = p.parse_known_args(argv)
     word = args.file
-    if word and not os.path.lexists(word) and (extras or not re.search(r"[./\\]", word)):
+    if word and word != "-" and not os.path.lexists(word) and (extras or not re.search(r"[./\\]", word)):
         names = ", ".join(COMMANDS)
         hint = nearest(word, COMMANDS, 0.5)
         raise InputError(f"{word!r} is neither a command ({names}) nor a file"

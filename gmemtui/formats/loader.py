@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +44,13 @@ def is_trace(text: str) -> bool:
         pos = end + 1
 
 
+STDIN = "-"  # FILE "-": standard input, read to its end (docs/commands.md)
+STDIN_LABEL = "<stdin>"  # how errors name it: "<stdin>:12: ..."
+
+
 def read_text(path: str) -> str:
     try:
-        data = Path(path).read_bytes()
+        data = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -60,10 +65,11 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
     overrides = overrides or Overrides()
     if text is None:
         text = read_text(path)
+    label = STDIN_LABEL if path == STDIN else path
     if is_trace(text):
         from gmemtui.formats.trace import load_trace
 
-        replay = load_trace(text, path, overrides)
+        replay = load_trace(text, label, overrides)
         # the text is not kept: the states keep the lines that changed something (memory follows the
         # changes, not the size of the trace)
         return Loaded(overrides.apply(replay.layout), path, "", "trace", replay.states)
@@ -72,10 +78,10 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
     if is_dump(text):
         from gmemtui.formats.mtree import load_dump
 
-        return Loaded(load_dump(text, path, overrides), path, text, "dump")
+        return Loaded(load_dump(text, label, overrides), path, text, "dump")
     from gmemtui.formats.yaml_load import load_yaml
 
-    return Loaded(overrides.apply(load_yaml(text, path)), path, text, "yaml")
+    return Loaded(overrides.apply(load_yaml(text, label)), path, text, "yaml")
 
 
 def default_layout_path() -> str:

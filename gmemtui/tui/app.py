@@ -212,15 +212,24 @@ class GmemApp(App[None]):
 
     def on_timeline_changed(self, message: object) -> None:
         index = getattr(message, "index", None)
-        if index is None or not self.loaded.states:
+        if index is not None:
+            self.show_state(index)
+
+    def show_state(self, index: int) -> None:
+        """Show state ``index`` of the loaded trace. Stepping through a trace is navigation, not an
+        edit: the state becomes the unmodified layout and the undo history starts again there; the
+        what-if settings the user chose stay."""
+        if not self.loaded.states:
             return
         state = self.loaded.states[index].layout
-        # keep the what-if settings the user chose while stepping through the trace
         cur = self.layout
         files = tuple(f if cur.file(f.id) is None else replace(f, max_page=cur.file(f.id).max_page)
                       for f in state.files)
-        self.commit(state.with_settings(policy=cur.policy, host_max_page=cur.host_max_page,
-                                        private_max_page=cur.private_max_page, files=files))
+        layout = state.with_settings(policy=cur.policy, host_max_page=cur.host_max_page,
+                                     private_max_page=cur.private_max_page, files=files)
+        self.history = History(layout)
+        self.saved_layout = layout
+        self.show(layout)
 
     # -- actions: view ------------------------------------------------------------------------------
 
