@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from gmemtui import __version__
 from gmemtui.commands.argparser import Parser, nearest
-from gmemtui.commands.options import add_layout_options, page_size
+from gmemtui.commands.options import add_layout_options, byte_size
 from gmemtui.core.errors import InputError
 
 
@@ -75,7 +75,7 @@ def _check(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="YAML layout, QEMU trace or monitor dump (detected by content)")
     p.add_argument("--kvm", action="store_true", help="apply the layout on /dev/kvm and compare")
     p.add_argument("--levels", action="store_true", help="with --kvm: run a guest, compare page sizes")
-    p.add_argument("--memory-limit", type=page_size, default=1 << 30, metavar="SIZE",
+    p.add_argument("--memory-limit", type=byte_size, default=1 << 30, metavar="SIZE",
                    help="with --levels: most guest memory to touch (default 1G)")
     add_layout_options(p)
 

@@ -33,6 +33,7 @@ CASES = [
     (["report", Y, "--private-max-page", "٤K"], "--private-max-page: '٤K' is not a page size (4K, 2M, 1G)"),
     (["report", Y, "--host-max-page", "3M"],
      "--host-max-page: 0x300000 bytes is not a page size (4K, 2M, 1G)"),
+    (["check", Y, "--memory-limit", "x"], "--memory-limit: 'x' is not a size (e.g. 512M, 1G)"),
     (["report", Y, "--json", "--markdown"], "--markdown and --json cannot be used together (pick one)"),
     (["report", Y, "--json=1"], "--json takes no value ('1' given)"),
     (["report", Y, "--policy"], "--policy needs a value (per-range, whole-binding, 4k-only)"),

@@ -21,6 +21,16 @@ def page_size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a page size ({', '.join(X86_64.names)})") from None
 
 
+def byte_size(text: str) -> int:
+    """A size on the command line (``512M``, ``1G``, ``0x40000000``), spelled as in a YAML layout."""
+    from gmemtui.core.units import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 512M, 1G)") from None
+
+
 def add_layout_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     """``--policy`` and the caps, which override the file; ``prefix`` gives diff's ``--old-``/``--new-``."""
     dest = prefix.replace("-", "_")
