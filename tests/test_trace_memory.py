@@ -58,3 +58,25 @@ def test_warnings_stop_at_max_notes() -> None:
     assert len(notes) == MAX_NOTES + 1
     assert notes[-1].message == f"4000 more warnings like these from line {MAX_NOTES + 2} on (not listed)"
     assert notes[-1].line == MAX_NOTES + 2 and all("returned -22" in w.message for w in notes[:-1])
+
+
+def test_a_live_trace_keeps_only_its_changed_lines() -> None:
+    """Fed in pieces (as ``--follow`` does), with empty pieces and pieces without a change between."""
+    from gmemtui.formats.trace import Replayer
+
+    replayer = Replayer("live.trace", strict=False)
+    prose = "qemu: some log line that changes nothing\n" * 2_000
+    lines, line = [], 1
+    for i in range(1, 41):
+        event = (f"{i}@{i}.5:kvm_set_user_memory AddrSpace#0 Slot#{i} flags=0x0 gpa={i << 20:#x} "
+                 "size=0x100000 ua=0x7f0000000000 ret=0")
+        piece = prose + event + "\n" if i % 3 else prose
+        replayer.feed(piece, line)
+        replayer.feed("", line + piece.count("\n"))
+        if i % 3:
+            lines.append((event, line + 2_000))
+        line += piece.count("\n")
+    states = replayer.states()
+    assert len(states) == len(lines) + 1
+    assert [(states[k].text, states[k].line) for k in range(1, len(states))] == lines
+    assert replayer.text.length == sum(len(e) + 1 for e, _ in lines)  # the prose (3.3 MB) is gone
