@@ -137,7 +137,8 @@ def sweep_mount_dirs(tmp: str | None = None) -> list[str]:
 def sweep_leftovers() -> list[str]:
     """What runs killed outright (SIGKILL) left: their tracing instances and temporary mount points.
 
-    Cheap and quiet: needs nothing this run would not use anyway; the removed names are returned.
+    Cheap: two directory listings and, where tracefs is not mounted, a detached mount that is gone
+    when this returns. The names removed are returned (check prints them).
     """
     removed = sweep_mount_dirs()
     root = _tracefs_mount()
