@@ -4,6 +4,8 @@ ioctls) are not kept, and warnings stop at MAX_NOTES plus one line that counts t
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
 import tracemalloc
 from collections.abc import Callable
 
@@ -80,3 +82,65 @@ def test_a_live_trace_keeps_only_its_changed_lines() -> None:
     assert len(states) == len(lines) + 1
     assert [(states[k].text, states[k].line) for k in range(1, len(states))] == lines
     assert replayer.text.length == sum(len(e) + 1 for e, _ in lines)  # the prose (3.3 MB) is gone
+
+
+def _same(a, b) -> None:
+    assert a.kind == b.kind and a.layout == b.layout and len(a.states) == len(b.states)
+    assert [(s.line, s.text) for s in a.states] == [(s.line, s.text) for s in b.states]
+    assert [s.layout for s in a.states] == [s.layout for s in b.states]
+
+
+CONVERT = "kvm_convert_memory start 0x0 size 0x200000 shared_to_private"
+GMEM = ("kvm_set_user_memory AddrSpace#0 Slot#2 flags=0x4 gpa=0x400000 size=0x400000 ua=0x7f0000400000 "
+        "guest_memfd=9 guest_memfd_offset=0x0 ret=0")
+
+
+def test_a_file_is_replayed_a_chunk_at_a_time_with_the_same_result(tmp_path, monkeypatch) -> None:
+    """Chunks of 64 bytes: event lines, a conversion before the first event line, prose pieces that
+    are dropped, a UTF-8 character on a chunk boundary; the same as the text loaded whole."""
+    from pathlib import Path
+
+    from gmemtui.formats import loader
+
+    root = Path(__file__).resolve().parent.parent / "layouts"
+    texts = [p.read_text() for p in sorted(root.glob("**/*.trace"))]
+    texts.append("héllo ünïcode prose\n" * 50 + CONVERT + "\n" + "more prose\n" * 40 + GMEM + "\n"
+                 + "\n".join(f"{i}@{i}.5:{MAP if i % 2 else UNMAP} ✓" for i in range(1, 40)) + "\n"
+                 + CONVERT.replace("shared_to_private", "private_to_shared"))
+    monkeypatch.setattr(loader, "CHUNK", 64)
+    for i, text in enumerate(texts):
+        path = tmp_path / f"{i}.trace"
+        path.write_text(text, encoding="utf-8")
+        _same(loader.load(str(path)), loader.load(str(path), text=text))
+    fifo = tmp_path / "pipe"  # a pipe is read once: attributes are replayed whatever it holds
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"cat '{tmp_path / '0.trace'}' > '{fifo}'"])
+    try:
+        _same(loader.load(str(fifo)), loader.load(str(fifo), text=texts[0]))
+    finally:
+        writer.wait()
+
+
+def test_reading_a_long_log_holds_a_chunk_not_the_file(tmp_path) -> None:
+    from gmemtui.formats import loader
+
+    path = tmp_path / "log.trace"
+    with open(path, "w") as f:
+        for i in range(1, 6):
+            f.write(("x" * 99 + "\n") * 100_000 + f"{i}@{i}.5:{MAP if i % 2 else UNMAP}\n")  # 10 MB each
+    gc.collect()
+    tracemalloc.start()
+    try:
+        loaded = loader.load(str(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(loaded.states) == 6 and loaded.states[5].line == 500_005
+    assert peak < 6 * loader.CHUNK, peak  # the file is 50 MB
+
+
+def test_a_device_is_refused(capsys) -> None:
+    from gmemtui.cli import main
+
+    assert main(["report", "/dev/zero"]) == 2  # it would be read for ever
+    assert capsys.readouterr().err == "gmemtui: /dev/zero: is a device (give a file, a pipe or -)\n"

@@ -19,7 +19,7 @@ import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -744,8 +744,16 @@ class Replayer:
 
 def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Replay:
     """Parse and replay a trace; raise ``InputError(msg, path, line)`` on a bad event line."""
-    replayer = Replayer(path, overrides, track="kvm_convert_memory" in text)
-    replayer.feed(text)
+    return load_trace_pieces([(text, 1)], path, overrides, track="kvm_convert_memory" in text)
+
+
+def load_trace_pieces(pieces: Iterable[tuple[str, int]], path: str, overrides: Overrides | None = None,
+                      track: bool = True) -> Replay:
+    """``load_trace`` of a text given as pieces of whole lines, each with its first line number (a
+    file read a chunk at a time: memory is what the replay keeps plus one piece, not the file)."""
+    replayer = Replayer(path, overrides, track=track)
+    for text, line in pieces:
+        replayer.feed(text, line)
     states = replayer.states()
     final = states[-1].layout
     validate.check_layout(final, path)
