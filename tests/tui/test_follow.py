@@ -26,7 +26,8 @@ def line(i: int) -> str:
 
 
 async def until(pilot, cond: Callable[[], bool], what: str) -> None:
-    for _ in range(400):
+    """Wait for the app to catch up; the bound (a minute) only matters on a stuck run, not a slow one."""
+    for _ in range(3000):
         if cond():
             return
         await pilot.pause(0.02)
