@@ -162,6 +162,15 @@ def _tui_args(argv: list[str]) -> argparse.Namespace:
     p = build_tui_parser()
     assert isinstance(p, Parser)
     args, extras = p.parse_known_args(argv)
+    options = [a for a in extras if a.startswith("--") or re.match(r"-[^\d]", a)]
+    if options:  # an unknown option first: what follows it may be its value, not a FILE
+        name = options[0].split("=", 1)[0]
+        owners = [c for c in COMMANDS
+                  if name in build_parser(c).option_strings(argparse.Namespace(command=c))]  # type: ignore
+        if owners:
+            raise InputError(f"{name} is an option of gmemtui {' / '.join(owners)} "
+                             f"(gmemtui {owners[0]} ... {name} ...)")
+        raise InputError(p.unknown(options, args))
     word = args.file
     if word and word != "-" and not os.path.lexists(word) and (extras or not re.search(r"[./\\]", word)):
         names = ", ".join(COMMANDS)

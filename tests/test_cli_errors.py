@@ -40,6 +40,7 @@ CASES = [
     (["report", Y, "--bogus"], "unknown option --bogus for gmemtui report (see gmemtui report --help)"),
     (["report", Y, "--jsn"], "unknown option --jsn for gmemtui report (did you mean --json?)"),
     (["--bogus"], "unknown option --bogus for gmemtui (see gmemtui --help)"),
+    (["--polcy", "per-range"], "unknown option --polcy for gmemtui (did you mean --policy?)"),
     (["report", Y, "extra"], "unexpected argument 'extra' for gmemtui report (see gmemtui report --help)"),
     ([Y, Y], f"unexpected argument {Y!r} for gmemtui (see gmemtui --help)"),
     (["report"], "report: missing FILE (see gmemtui report --help)"),
@@ -102,3 +103,9 @@ def test_units_refuse_non_ascii_digits() -> None:
     for text in ("٤K", "١٠٢٤", "１", "2 M", "9" * 100):
         with pytest.raises(ValueError):
             parse_size(text)
+
+
+def test_an_option_of_a_command_given_without_it_names_the_command(capsys) -> None:
+    assert main(["--json", Y]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gmemtui: --json is an option of gmemtui report / explain") and err.count("\n") == 1
