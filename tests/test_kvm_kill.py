@@ -67,9 +67,10 @@ def mine(instances: Path, pid: int) -> list[str]:
 
 
 def leftovers(pid: int) -> list[str]:
-    """Every trace of ``pid`` outside tracefs: mounts and entries of the temporary folder."""
+    """Every trace of ``pid`` outside tracefs: mounts and entries of the temporary folder. (Only its
+    own: other gmemtui runs on this machine, older versions too, may have a mount right now.)"""
     with open("/proc/mounts") as f:
-        mounts = [line for line in f if "gmemtui" in line]
+        mounts = [line for line in f if f"{levels.MOUNT_PREFIX}{pid}-" in line]
     tmp = [n for n in os.listdir(tempfile.gettempdir()) if n.startswith(f"{levels.MOUNT_PREFIX}{pid}-")]
     return mounts + tmp
 
