@@ -177,7 +177,13 @@ def test_arch_override_checks_alignment_with_file_and_line(tmp_path: Path, capsy
 
 def test_arch_override_on_a_trace_and_bad_caps(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", TRACE, "--arch", "arm64-64k"]) == 2
-    assert "traces are x86_64" in capsys.readouterr().err
+    assert "is a QEMU trace, and those are x86_64" in capsys.readouterr().err
+    dump = sorted((ROOT / "layouts").glob("qemu-*/*.mtree"))[0]
+    assert main(["report", str(dump), "--arch", "arm64-4k"]) == 2
+    assert "is a QEMU monitor dump, and those are x86_64" in capsys.readouterr().err
+    text = Path(TRACE).read_text()  # given as text (stdin, the TUI's follow mode): the same
+    with pytest.raises(InputError, match="QEMU trace"):
+        load("-", Overrides(arch="riscv64"), text=text)
     assert main(["report", TRACE, "--arch", "x86_64"]) == 0
     capsys.readouterr()
     assert main(["report", SEED, "--arch", "arm64-64k", "--host-max-page", "2M"]) == 2

@@ -15,28 +15,30 @@ Y = str(ROOT / "layouts" / "qemu-snp-seed.yaml")
 T = str(ROOT / "layouts" / "qemu-snp-seed.trace")
 COMMANDS = ", ".join(COMMAND_TABLE)  # other commands may join the five
 
+POLICIES = "per-range, whole-binding, mainline, 4k-only"
+PAGES = "4K, 2M, 1G, 16K, 32M, 64K, 512M"  # every arch's sizes: the arch is known only once FILE is read
 CASES = [
-    (["report", Y, "--policy", "foo"], "--policy: 'foo' is not a policy (per-range, whole-binding, 4k-only)"),
+    (["report", Y, "--policy", "foo"], f"--policy: 'foo' is not a policy ({POLICIES})"),
     (["report", Y, "--policy", "per"],
-     "--policy: 'per' is not a policy (per-range, whole-binding, 4k-only; did you mean per-range?)"),
+     f"--policy: 'per' is not a policy ({POLICIES}; did you mean per-range?)"),
     (["--policy", "whole-bindng"], "--policy: 'whole-bindng' is not a policy "
-     "(per-range, whole-binding, 4k-only; did you mean whole-binding?)"),
+     f"({POLICIES}; did you mean whole-binding?)"),
     (["diff", Y, Y, "--new-policy", "4k"],
-     "--new-policy: '4k' is not a policy (per-range, whole-binding, 4k-only; did you mean 4k-only?)"),
+     f"--new-policy: '4k' is not a policy ({POLICIES}; did you mean 4k-only?)"),
     (["explain", Y, "0", "--as", "2"], "--as: 2 is not an address space (0, 1)"),
     (["explain", Y, "0", "--as", "x"], "--as: 'x' is not an address space (0, 1)"),
     (["report", T, "--state", "x"], "--state: 'x' is not a state number (0 = before the first change)"),
     (["diff", Y, Y, "--old-state", "y"],
      "--old-state: 'y' is not a state number (0 = before the first change)"),
-    (["report", Y, "--host-max-page", "-2M"], "--host-max-page: '-2M' is not a page size (4K, 2M, 1G)"),
-    (["report", Y, "--gmem-max-page", "2 M"], "--gmem-max-page: '2 M' is not a page size (4K, 2M, 1G)"),
-    (["report", Y, "--private-max-page", "٤K"], "--private-max-page: '٤K' is not a page size (4K, 2M, 1G)"),
+    (["report", Y, "--host-max-page", "-2M"], f"--host-max-page: '-2M' is not a page size ({PAGES})"),
+    (["report", Y, "--gmem-max-page", "2 M"], f"--gmem-max-page: '2 M' is not a page size ({PAGES})"),
+    (["report", Y, "--private-max-page", "٤K"], f"--private-max-page: '٤K' is not a page size ({PAGES})"),
     (["report", Y, "--host-max-page", "3M"],
-     "--host-max-page: 0x300000 bytes is not a page size (4K, 2M, 1G)"),
+     "--host-max-page: 0x300000 bytes is not a page size of x86_64 (4K, 2M, 1G)"),
     (["check", Y, "--memory-limit", "x"], "--memory-limit: 'x' is not a size (e.g. 512M, 1G)"),
     (["report", Y, "--json", "--markdown"], "--markdown and --json cannot be used together (pick one)"),
     (["report", Y, "--json=1"], "--json takes no value ('1' given)"),
-    (["report", Y, "--policy"], "--policy needs a value (per-range, whole-binding, 4k-only)"),
+    (["report", Y, "--policy"], f"--policy needs a value ({POLICIES})"),
     (["report", Y, "--bogus"], "unknown option --bogus for gmemtui report (see gmemtui report --help)"),
     (["report", Y, "--jsn"], "unknown option --jsn for gmemtui report (did you mean --json?)"),
     (["--bogus"], "unknown option --bogus for gmemtui (see gmemtui --help)"),

@@ -196,8 +196,8 @@ def test_mutated_diff(folder: Path, old: str, new: str, fail: bool) -> None:
     a, b = write(folder, "old.yaml", old), write(folder, "new.trace", new)
     code, _, err = run(["diff", a, b, "--json"] + (["--fail-on-loss"] if fail else []))
     assert_contract(code, err)
-    if code == 2:
-        assert err.startswith((f"{a}:", f"{b}:")), err
+    if code == 2:  # a file's problem, or two layouts of different arches (arm64, riscv64 teaching files)
+        assert err.startswith((f"{a}:", f"{b}:")) or err.startswith("gmemtui: cannot compare an "), err
 
 
 @FUZZ

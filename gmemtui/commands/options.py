@@ -12,13 +12,14 @@ from gmemtui.core.platform import PLATFORMS
 
 def page_size(text: str) -> int:
     """A page size on the command line: ``2M``, ``1G``, ``4K`` (checked against the ladder later)."""
-    from gmemtui.core.platform import X86_64
+    from gmemtui.core.platform import PLATFORMS
     from gmemtui.core.units import parse_size
 
     try:
         return parse_size(text)  # the spellings a YAML layout takes: 2M, 2MiB, 0x200000 (not "2 M")
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a page size ({', '.join(X86_64.names)})") from None
+        names = dict.fromkeys(n for p in PLATFORMS.values() for n in p.names)  # every arch's, in order
+        raise argparse.ArgumentTypeError(f"{text!r} is not a page size ({', '.join(names)})") from None
 
 
 def byte_size(text: str) -> int:

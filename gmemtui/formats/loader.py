@@ -142,6 +142,8 @@ def _read(path: str, label: str, overrides: Overrides) -> Loaded | str:
             return read_text(path) if skipped else "".join(text for text, _ in before)
         from gmemtui.formats.trace import load_trace_pieces
 
+        x86_only(overrides, label, "a QEMU trace")
+
         def all_pieces() -> Iterator[tuple[str, int]]:
             while before:
                 yield before.pop(0)
@@ -151,6 +153,15 @@ def _read(path: str, label: str, overrides: Overrides) -> Loaded | str:
         replay = load_trace_pieces(all_pieces(), label, overrides, track=track)
     # the text is not kept: the states keep the lines that changed something
     return Loaded(overrides.apply(replay.layout), path, "", "trace", replay.states)
+
+
+def x86_only(overrides: Overrides, label: str, what: str) -> None:
+    """Traces and monitor dumps come from QEMU's x86 machines: ``--arch`` cannot make them another."""
+    from gmemtui.formats.trace import PLATFORM
+
+    if overrides.arch not in (None, PLATFORM.arch):
+        raise InputError(f"--arch {overrides.arch}: {label} is {what}, and those are {PLATFORM.arch} "
+                         "(convert it to YAML to look at it as another arch)")
 
 
 def load(path: str, overrides: Overrides | None = None, text: str | None = None) -> Loaded:
@@ -163,11 +174,9 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
             return read
         text = read
     if is_trace(text):
-        from gmemtui.formats.trace import PLATFORM, load_trace
+        from gmemtui.formats.trace import load_trace
 
-        if overrides.arch not in (None, PLATFORM.arch):  # QEMU's traces are of its x86 machines
-            raise InputError(f"--arch {overrides.arch}: {label} is a QEMU trace, and traces are "
-                             f"{PLATFORM.arch} (convert it to YAML to look at it as another arch)")
+        x86_only(overrides, label, "a QEMU trace")
         replay = load_trace(text, label, overrides)
         # the text is not kept: the states keep the lines that changed something (memory follows the
         # changes, not the size of the trace)
@@ -176,11 +185,8 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
 
     if is_dump(text):
         from gmemtui.formats.mtree import load_dump
-        from gmemtui.formats.trace import PLATFORM
 
-        if overrides.arch not in (None, PLATFORM.arch):  # QEMU's monitor dumps: its x86 machines too
-            raise InputError(f"--arch {overrides.arch}: {label} is a QEMU monitor dump, and dumps are "
-                             f"{PLATFORM.arch} (convert it to YAML to look at it as another arch)")
+        x86_only(overrides, label, "a QEMU monitor dump")
 
         return Loaded(load_dump(text, label, overrides), path, text, "dump")
     from gmemtui.formats.yaml_load import load_yaml
