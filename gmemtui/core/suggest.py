@@ -1,0 +1,424 @@
+"""What would recover the huge pages: verified layout changes per slot (docs/suggest.md).
+
+``suggest(layout)`` looks at every slot that maps frames smaller than the ladder's largest page and
+proposes changes of four kinds, each found in closed form (``suggest_kinds``) and each **verified**:
+the changed slots are recomputed with the coverage engine and compared with ``core.diff``'s sweep,
+which is what ``gmemtui diff`` runs (the slots a change does not touch have equal runs on both sides
+and add nothing to a diff). A change is offered only if it gains, loses no frame's page size,
+leaves the guest-visible GPA ranges as they were, and fits the slot-id range.
+
+* ``split``: cut the slot at ladder-aligned GPAs (against ``whole-binding``).
+* ``offset``: move the guest_memfd binding so that gfn ≡ index (``offset-misaligned``,
+  ``whole-binding``), pushing bindings above it up by multiples of the largest page if they overlap.
+* ``ua``: move the host mapping so that gfn ≡ ugfn (``ua-misaligned``).
+* ``setting``: a file's ``max_page`` (``folio-cap``) or ``host_max_page`` (``host-page``).
+
+Each kind is tried only where its reason appears in the slot's runs: a single change can only raise a
+frame whose first failing rule at the next size is one the change affects.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from gmemtui.core.coverage import Coverage, Memo, Run, SlotCoverage, compute, slot_runs
+from gmemtui.core.diff import Sweep, compare_slots
+from gmemtui.core.model import Layout, Slot
+from gmemtui.core.rules import Attributes, SlotFacts
+from gmemtui.core.suggest_kinds import (
+    FreeIds,
+    align_down,
+    congruent_moves,
+    file_bindings,
+    split_cuts,
+    split_parts,
+)
+from gmemtui.core.suggest_text import UNFIXABLE_WHY, gain_text
+from gmemtui.core.units import fmt_size
+
+KINDS = ("split", "offset", "ua", "setting")
+Key = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One change to a layout. ``what``: ``slot`` (a field of slot ``key``), ``split`` (slot ``key``
+    replaced by the slots in ``new``), ``file`` (a field of guest_memfd ``key``) or ``vm``."""
+
+    what: str
+    key: Key | int | None
+    field: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str
+    as_: int
+    slot: int  # the slot it is listed under
+    title: str  # "split slot 5 at 0x200000"
+    edits: tuple[Edit, ...]
+    changes: dict = field(hash=False)  # the JSON "changes"
+    cost: dict = field(hash=False)
+    cost_text: str = ""
+    gained: dict = field(default_factory=dict, hash=False)  # bytes per page size, as diff counts them
+    lost: dict = field(default_factory=dict, hash=False)
+    score: int = 0  # bytes times ladder rungs gained: the order "best gain first"
+    slots: tuple[Key, ...] = ()  # every slot whose coverage it changes
+    diff: Sweep | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.as_, self.slot)
+
+    @property
+    def line(self) -> str:
+        """``split slot 5 at 0x200000: +2046M at 2M`` (what pastes into a review)."""
+        return f"{self.title}: {gain_text(self.gained)}"
+
+
+@dataclass(frozen=True)
+class Unfixable:
+    as_: int
+    slot: int
+    reason: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    layout: Layout
+    suggestions: tuple[Suggestion, ...]  # best gain first
+    unfixable: tuple[Unfixable, ...]  # by (as, gpa)
+
+    def for_slot(self, key: Key) -> list[Suggestion]:
+        return [s for s in self.suggestions if key in s.slots]
+
+
+class _Context:
+    """What every suggestion of one layout shares: its coverage, rule makers, bindings, free ids."""
+
+    def __init__(self, layout: Layout, cov: Coverage | None) -> None:
+        self.layout = layout
+        plat = layout.platform
+        self.names = plat.names
+        self.page_bytes = {p.name: p.bytes for p in plat.ladder}
+        self.sizes = [p.bytes for p in plat.ladder]
+        self.base, self.top = self.sizes[0], self.sizes[-1]
+        self.cov = cov if cov is not None else compute(layout)
+        self.attrs = Attributes.of(layout)
+        self.make = SlotFacts.maker(layout, self.attrs)
+        self.memo = Memo()
+        self._makers: dict[tuple, object] = {}
+        self._bindings = None
+        self.ids = FreeIds(layout)
+        self.files = {f.id: f for f in layout.files}
+        self.by_key = {sc.slot.key: sc for sc in self.cov.slots}
+
+    def name(self, nbytes: int) -> str:
+        return self.layout.platform.name_of(nbytes)
+
+    def congruence(self, a: int, b: int) -> int:
+        """The largest ladder size modulo which a ≡ b."""
+        return max(n for n in self.sizes if (a - b) % n == 0)
+
+    def next_name(self, page: str) -> str:
+        return self.names[min(self.names.index(page) + 1, len(self.names) - 1)]
+
+    def maker(self, **settings: object):
+        """A SlotFacts maker for this layout with VM-wide values changed (cached)."""
+        key = tuple(sorted(settings.items()))
+        if key not in self._makers:
+            self._makers[key] = SlotFacts.maker(replace(self.layout, **settings), self.attrs)
+        return self._makers[key]
+
+    @property
+    def bindings(self):
+        if self._bindings is None:
+            self._bindings = file_bindings(self.layout)
+        return self._bindings
+
+    def coverage(self, slot: Slot, make=None) -> SlotCoverage:
+        runs = slot_runs((make or self.make)(slot), self.memo)
+        counts = dict.fromkeys(self.names, 0)
+        for r in runs:
+            counts[r.page] += r.size
+        return SlotCoverage(slot, runs, counts)
+
+    def verify(self, old: Iterable[SlotCoverage], new: Iterable[SlotCoverage]) -> Sweep | None:
+        """The diff of the changed slots if the change is worth offering (gains, loses nothing, same GPAs)."""
+        s = compare_slots(old, new, self.names)
+        if s.any_loss or s.only_old or s.only_new or not any(s.gained.values()):
+            return None
+        return s
+
+    def score(self, s: Sweep) -> int:
+        idx = {n: i for i, n in enumerate(self.names)}
+        return sum(c.size * (idx[c.new] - idx[c.old]) for c in s.changes)
+
+
+def page_map(runs: Iterable[Run]) -> list[tuple[int, int, str]]:
+    """The runs with only the page size kept, adjacent equal pages merged: what coverage *is*."""
+    out: list[list] = []
+    for r in runs:
+        if out and out[-1][2] == r.page and out[-1][1] == r.gpa:
+            out[-1][1] = r.end
+        else:
+            out.append([r.gpa, r.end, r.page])
+    return [tuple(x) for x in out]
+
+
+def _build(ctx: _Context, kind: str, sc: SlotCoverage, title: str, edits: list[Edit], changes: dict,
+           cost: dict, cost_text: str, sweep: Sweep) -> Suggestion:
+    helped = {(c.as_, sid) for c in sweep.changes for sid in c.old_slots}
+    keys = tuple(sorted(helped | {sc.slot.key}))
+    gained = {n: b for n, b in sweep.gained.items() if b}
+    lost = {n: b for n, b in sweep.lost.items() if b}
+    return Suggestion(kind, sc.slot.as_, sc.slot.slot, title, tuple(edits), changes, cost, cost_text,
+                      gained, lost, ctx.score(sweep), keys, sweep)
+
+
+# --- the kinds -------------------------------------------------------------------------------------
+
+
+def _split(ctx: _Context, sc: SlotCoverage, notes: dict) -> Suggestion | None:
+    slot = sc.slot
+    make = ctx.maker(policy="per-range")
+    facts = make(slot)
+    target = slot_runs(facts, ctx.memo)
+    cuts = split_cuts(slot, target, ctx.page_bytes, ctx.base, facts.uses_gmem)
+    if not cuts:
+        stuck = next((r for r in target if facts.uses_gmem(r.private) and r.reason), None)
+        why = f" ({stuck.reason} at {ctx.next_name(stuck.page)})" if stuck else ""
+        notes[slot.key].append(("whole-binding", "a split cannot help: without the whole-binding rule these "
+                                f"frames would be no larger{why}"))
+        return None
+    ids = ctx.ids.smallest(slot.as_, len(cuts))
+    if ids is None:
+        notes[slot.key].append(("whole-binding", f"a split needs {len(cuts)} more slot ids; address space "
+                                f"{slot.as_} has {ctx.ids.left(slot.as_)} left"))
+        return None
+    parts = split_parts(slot, cuts, ids)
+    sweep = ctx.verify([sc], [ctx.coverage(p) for p in parts])
+    if sweep is None:
+        return None
+    at = ", ".join(hex(c) for c in cuts)
+    left = ctx.ids.left(slot.as_) - len(cuts)
+    changes = {"at": list(cuts), "parts": [{"slot": p.slot, "gpa": p.gpa, "size": p.size, "ua": p.ua,
+                                            "offset": p.offset} for p in parts]}
+    cost = {"slots_added": len(cuts), "slot_ids_left": left}
+    text = f"{len(cuts)} slot{'s' if len(cuts) > 1 else ''} more ({left} ids left in AS {slot.as_})"
+    edit = Edit("split", slot.key, "parts", slot, parts)
+    return _build(ctx, "split", sc, f"split slot {slot.slot} at {at}", [edit], changes, cost, text, sweep)
+
+
+def _then(old: SlotCoverage, new: SlotCoverage, reason: str) -> str:
+    """``: folio-cap stops the same frames at 1G``: what stops the frames of ``reason`` once it is fixed."""
+    for r in old.runs:
+        if r.reason == reason:
+            after = next((n for n in new.runs if n.gpa <= r.gpa < n.end), None)
+            if after is not None and after.reason not in (None, reason) and after.page == r.page:
+                return f": {after.reason} stops the same frames"
+    return ""
+
+
+def _smallest_reaching(ctx: _Context, tried: list[tuple]) -> tuple | None:
+    """Of (rung, ..., new SlotCoverage, ...) results by ascending rung: the first that reaches the
+    coverage of the best one (the largest rung's move gives the most; a smaller move may give as much)."""
+    if not tried:
+        return None
+    best = max(tried, key=lambda t: sum(ctx.page_bytes[r.page].bit_length() * r.size for r in t[2].runs))
+    want = page_map(best[2].runs)
+    return next(t for t in tried if page_map(t[2].runs) == want)
+
+
+def _offset(ctx: _Context, sc: SlotCoverage, notes: dict) -> Suggestion | None:
+    slot = sc.slot
+    fid = slot.gmem
+    assert fid is not None
+    B, P, O = slot.gpa, slot.size, slot.offset
+    whole = ctx.layout.policy == "whole-binding"
+    old_size = ctx.layout.file_size(fid)
+    tried = []
+    for n in ctx.sizes[1:]:
+        if (B - O) % n == 0:
+            continue
+        if whole and (B % n or P % n):
+            what = "gpa" if B % n else "size"
+            notes[slot.key].append(("whole-binding" if whole else "offset-misaligned",
+                                    f"an offset move alone cannot help at {ctx.name(n)}: under whole-binding "
+                                    f"the binding must start and end {ctx.name(n)}-aligned, and its {what} "
+                                    f"{(B if B % n else P):#x} is not"))
+            break
+        options = []
+        for d in congruent_moves(O, B, n):
+            placed = ctx.bindings[fid].place(slot, O + d, ctx.top)
+            if placed is not None:
+                options.append((abs(d), max(0, placed.file_end - old_size), d, placed))
+        if not options:
+            continue
+        _, growth, d, placed = min(options, key=lambda o: o[:2])
+        tried.append((n, d, ctx.coverage(replace(slot, offset=O + d)), placed, growth))
+    pick = _smallest_reaching(ctx, tried)
+    if pick is None:
+        return None
+    n, d, new_sc, placed, growth = pick
+    old_scs, new_scs = [sc], [new_sc]
+    edits = [Edit("slot", slot.key, "offset", O, O + d)]
+    by_key = {s.key: s for s in ctx.bindings[fid].slots}
+    for key, old, new in placed.pushed:
+        other = by_key[key]
+        old_scs.append(ctx.by_key[key])
+        new_scs.append(ctx.coverage(replace(other, offset=new)))
+        edits.append(Edit("slot", key, "offset", old, new))
+    f = ctx.files.get(fid)
+    if f is not None and f.size is not None and placed.file_end > f.size:
+        edits.append(Edit("file", fid, "size", f.size, placed.file_end))
+    sweep = ctx.verify(old_scs, new_scs)
+    if sweep is None:
+        return None
+    moved = [k[1] for k, _, _ in placed.pushed]
+    cost = {"file_grows": growth, "bindings_moved": moved}
+    text = f"guest_memfd {fid} grows by {fmt_size(growth)}" if growth else f"guest_memfd {fid} does not grow"
+    if moved:
+        many = len(moved) > 1
+        text += f"; slot{'s' if many else ''} {', '.join(map(str, moved))} "
+        text += f"move{'' if many else 's'} up in the file"
+    changes = {"offset": {"old": O, "new": O + d}, "congruent_mod": ctx.name(ctx.congruence(B, O + d)),
+               "moved": [{"slot": k[1], "old": a, "new": b} for k, a, b in placed.pushed]}
+    title = f"move slot {slot.slot}'s guest_memfd {fid} offset {O:#x} -> {O + d:#x}"
+    return _build(ctx, "offset", sc, title, edits, changes, cost, text, sweep)
+
+
+def _ua(ctx: _Context, sc: SlotCoverage, notes: dict) -> Suggestion | None:
+    slot = sc.slot
+    B, U = slot.gpa, slot.ua
+    tried = []
+    for n in ctx.sizes[1:]:
+        if (B - U) % n == 0:
+            continue
+        moves = [d for d in congruent_moves(U, B, n) if U + d + slot.size <= 1 << 64]
+        if moves:
+            tried.append((n, moves[0], ctx.coverage(replace(slot, ua=U + moves[0]))))
+    pick = _smallest_reaching(ctx, tried)
+    if pick is None:
+        return None
+    n, d, new_sc = pick
+    sweep = ctx.verify([sc], [new_sc])
+    if sweep is None:
+        notes[slot.key].append(("ua-misaligned", "a ua move alone gains nothing" +
+                                _then(sc, tried[-1][2], "ua-misaligned")))
+        return None
+    cost = {"host_mapping": f"map slot {slot.slot}'s memory at a ua congruent with its gpa mod {ctx.name(n)}"}
+    text = f"none in the guest; the host mapping must move ({ctx.name(n)}-aligned RAMBlock)"
+    n = ctx.congruence(B, U + d)
+    changes = {"ua": {"old": U, "new": U + d}, "congruent_mod": ctx.name(n)}
+    return _build(ctx, "ua", sc, f"move slot {slot.slot}'s ua {U:#x} -> {U + d:#x}",
+                  [Edit("slot", slot.key, "ua", U, U + d)], changes, cost, text, sweep)
+
+
+def _setting(ctx: _Context, scs: list[SlotCoverage], field_name: str, current: int, fid: int | None,
+             notes: dict) -> Suggestion | None:
+    """Raise a file's ``max_page`` (``fid``) or ``host_max_page`` to the smallest size that gains the most."""
+    tried = []
+    for n in ctx.sizes:
+        if n <= current:
+            continue
+        if fid is None:
+            make = ctx.maker(host_max_page=n)
+        else:
+            files = tuple(replace(f, max_page=n) if f.id == fid else f for f in ctx.layout.files)
+            make = ctx.maker(files=files)
+        new = [ctx.coverage(sc.slot, make) for sc in scs]
+        sweep = ctx.verify(scs, new)
+        if sweep is not None:
+            tried.append((n, ctx.score(sweep), sweep))
+    if not tried:
+        reason = "host-page" if fid is None else "folio-cap"
+        for sc in scs:
+            notes[sc.slot.key].append((reason, f"raising {field_name} alone gains nothing: another rule "
+                                       "stops the same frames"))
+        return None
+    best = max(t[1] for t in tried)
+    n, _, sweep = next(t for t in tried if t[1] == best)
+    first = scs[0]
+    if fid is None:
+        title = f"host_max_page {ctx.name(current)} -> {ctx.name(n)}"
+        kind_of_page = "THP" if n == ctx.sizes[1] else "hugetlbfs"
+        text = f"host configuration: back guest RAM with {ctx.name(n)} host pages ({kind_of_page})"
+        edit = Edit("vm", None, "host_max_page", current, n)
+    else:
+        title = f"guest_memfd {fid} max_page {ctx.name(current)} -> {ctx.name(n)}"
+        text = f"host configuration: guest_memfd {fid} must allocate {ctx.name(n)} folios"
+        edit = Edit("file", fid, "max_page", current, n)
+    changes = {"setting": field_name if fid is None else "max_page", "guest_memfd": fid,
+               "old": ctx.name(current), "new": ctx.name(n)}
+    return _build(ctx, "setting", first, title, [edit], changes, {"host_configuration": text}, text, sweep)
+
+
+# --- the whole layout ------------------------------------------------------------------------------
+
+
+def suggest(layout: Layout, keys: Iterable[Key] | None = None, cov: Coverage | None = None) -> Suggestions:
+    """Every verified suggestion (for the slots ``keys`` only, if given), best gain first, and the slots
+    nothing can help. ``cov``: the layout's coverage, if already computed."""
+    ctx = _Context(layout, cov)
+    wanted = None if keys is None else set(keys)
+    out: list[Suggestion | None] = []
+    notes: dict[Key, list[tuple[str, str]]] = defaultdict(list)  # (reason, why a kind did not help)
+    small: list[SlotCoverage] = []
+    host: list[SlotCoverage] = []  # settings change every slot they reach: collected over the layout
+    folio: dict[int, list[SlotCoverage]] = {}
+    settings_wanted = wanted is None
+    for sc in ctx.cov.slots:
+        reasons = {r.reason for r in sc.runs if r.reason is not None}
+        if not reasons:
+            continue
+        if "host-page" in reasons:
+            host.append(sc)
+        if "folio-cap" in reasons and sc.slot.gmem is not None:
+            folio.setdefault(sc.slot.gmem, []).append(sc)
+        if wanted is not None and sc.slot.key not in wanted:
+            continue
+        settings_wanted = settings_wanted or bool(reasons & {"host-page", "folio-cap"})
+        small.append(sc)
+        if "whole-binding" in reasons and layout.policy == "whole-binding":
+            out.append(_split(ctx, sc, notes))
+        if reasons & {"whole-binding", "offset-misaligned"} and sc.slot.gmem is not None:
+            out.append(_offset(ctx, sc, notes))
+        if "ua-misaligned" in reasons:
+            out.append(_ua(ctx, sc, notes))
+    if settings_wanted:
+        if host:
+            out.append(_setting(ctx, host, "host_max_page", layout.host_max_page, None, notes))
+        for fid, scs in folio.items():
+            f = ctx.files.get(fid)
+            if f is not None:
+                out.append(_setting(ctx, scs, "max_page", f.max_page, fid, notes))
+    found = [s for s in out if s is not None and (wanted is None or wanted & set(s.slots))]
+    found.sort(key=lambda s: (-s.score, s.as_, KINDS.index(s.kind), s.slot))
+    helped = {k for s in found for k in s.slots}
+    unfixable = [_unfixable(ctx, sc, notes[sc.slot.key]) for sc in small if sc.slot.key not in helped]
+    return Suggestions(layout, tuple(found), tuple(unfixable))
+
+
+def _unfixable(ctx: _Context, sc: SlotCoverage, notes: list[tuple[str, str]]) -> Unfixable:
+    """The reason holding the most small bytes, and why no change of the layout recovers it."""
+    weight: dict[str, int] = {}
+    for r in sc.runs:
+        if r.reason is not None:
+            weight[r.reason] = weight.get(r.reason, 0) + r.size
+    reason = max(weight, key=lambda k: weight[k])
+    why = next((w for code, w in notes if code == reason), None)
+    if why is None:
+        why = UNFIXABLE_WHY.get(reason, "no change of the layout affects this rule")
+        if reason == "slot-edge":
+            n = next((ctx.page_bytes[r.page] for r in sc.runs if r.reason == reason), ctx.base)
+            bigger = ctx.sizes[min(ctx.sizes.index(n) + 1, len(ctx.sizes) - 1)]
+            if align_down(sc.slot.end, bigger) <= sc.slot.gpa or sc.slot.size < bigger:
+                size = fmt_size(sc.slot.size)
+                why = f"the slot ({size}) holds no whole aligned {ctx.name(bigger)} block; {why}"
+    return Unfixable(sc.slot.as_, sc.slot.slot, reason, why)
