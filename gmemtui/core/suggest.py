@@ -82,10 +82,15 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Unfixable:
+    """Frames of one slot stopped by ``reason`` that no offered change recovers: ``bytes`` of them, the
+    smallest at ``page``."""
+
     as_: int
     slot: int
     reason: str
     why: str
+    page: str = ""
+    bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -210,7 +215,7 @@ def _split(ctx: _Context, sc: SlotCoverage, notes: dict) -> Suggestion | None:
     changes = {"at": list(cuts), "parts": [{"slot": p.slot, "gpa": p.gpa, "size": p.size, "ua": p.ua,
                                             "offset": p.offset} for p in parts]}
     cost = {"slots_added": len(cuts), "slot_ids_left": left}
-    text = f"{len(cuts)} slot{'s' if len(cuts) > 1 else ''} more ({left} ids left in AS {slot.as_})"
+    text = f"{len(cuts)} slot{'s' if len(cuts) > 1 else ''} more, {left} ids left in AS {slot.as_}"
     edit = Edit("split", slot.key, "parts", slot, parts)
     return _build(ctx, "split", sc, f"split slot {slot.slot} at {at}", [edit], changes, cost, text, sweep)
 
@@ -313,7 +318,7 @@ def _ua(ctx: _Context, sc: SlotCoverage, notes: dict) -> Suggestion | None:
                                 _then(sc, tried[-1][2], "ua-misaligned")))
         return None
     cost = {"host_mapping": f"map slot {slot.slot}'s memory at a ua congruent with its gpa mod {ctx.name(n)}"}
-    text = f"none in the guest; the host mapping must move ({ctx.name(n)}-aligned RAMBlock)"
+    text = f"none in the guest; the host mapping must move: ua ≡ gpa mod {ctx.name(n)} (RAMBlock alignment)"
     n = ctx.congruence(B, U + d)
     changes = {"ua": {"old": U, "new": U + d}, "congruent_mod": ctx.name(n)}
     return _build(ctx, "ua", sc, f"move slot {slot.slot}'s ua {U:#x} -> {U + d:#x}",
@@ -401,24 +406,27 @@ def suggest(layout: Layout, keys: Iterable[Key] | None = None, cov: Coverage | N
     found = [s for s in out if s is not None and (wanted is None or wanted & set(s.slots))]
     found.sort(key=lambda s: (-s.score, s.as_, KINDS.index(s.kind), s.slot))
     helped = {k for s in found for k in s.slots}
-    unfixable = [_unfixable(ctx, sc, notes[sc.slot.key]) for sc in small if sc.slot.key not in helped]
+    unfixable = [u for sc in small if sc.slot.key not in helped
+                 for u in _unfixable(ctx, sc, notes[sc.slot.key])]
     return Suggestions(layout, tuple(found), tuple(unfixable))
 
 
-def _unfixable(ctx: _Context, sc: SlotCoverage, notes: list[tuple[str, str]]) -> Unfixable:
-    """The reason holding the most small bytes, and why no change of the layout recovers it."""
-    weight: dict[str, int] = {}
+def _unfixable(ctx: _Context, sc: SlotCoverage, notes: list[tuple[str, str]]) -> list[Unfixable]:
+    """One entry per reason of the slot's small frames (smallest page first), with why no change of
+    the layout recovers them."""
+    groups: dict[tuple[int, str], int] = {}  # (ladder index, reason) -> bytes
     for r in sc.runs:
         if r.reason is not None:
-            weight[r.reason] = weight.get(r.reason, 0) + r.size
-    reason = max(weight, key=lambda k: weight[k])
-    why = next((w for code, w in notes if code == reason), None)
-    if why is None:
-        why = UNFIXABLE_WHY.get(reason, "no change of the layout affects this rule")
-        if reason == "slot-edge":
-            n = next((ctx.page_bytes[r.page] for r in sc.runs if r.reason == reason), ctx.base)
-            bigger = ctx.sizes[min(ctx.sizes.index(n) + 1, len(ctx.sizes) - 1)]
-            if align_down(sc.slot.end, bigger) <= sc.slot.gpa or sc.slot.size < bigger:
+            key = (ctx.names.index(r.page), r.reason)
+            groups[key] = groups.get(key, 0) + r.size
+    out = []
+    for (k, reason), nbytes in sorted(groups.items()):
+        why = next((w for code, w in notes if code == reason), None)
+        if why is None:
+            why = UNFIXABLE_WHY.get(reason, "no change of the layout affects this rule")
+            bigger = ctx.sizes[k + 1]
+            if reason == "slot-edge" and align_down(sc.slot.end, bigger) < sc.slot.gpa + bigger:
                 size = fmt_size(sc.slot.size)
                 why = f"the slot ({size}) holds no whole aligned {ctx.name(bigger)} block; {why}"
-    return Unfixable(sc.slot.as_, sc.slot.slot, reason, why)
+        out.append(Unfixable(sc.slot.as_, sc.slot.slot, reason, why, ctx.names[k], nbytes))
+    return out
