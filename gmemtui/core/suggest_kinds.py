@@ -128,30 +128,45 @@ class FileBindings:
         self.end = ends[0] if ends else 0
         self.second_end = ends[1] if len(ends) > 1 else 0
 
+    def _free(self, lo: int, hi: int, skip: set[tuple[int, int]], taken: list[tuple[int, int]]) -> bool:
+        """Whether ``[lo, hi)`` overlaps no binding (but those in ``skip``) and no range in ``taken``."""
+        if any(a < hi and b > lo for a, b in taken):
+            return False
+        j = bisect_left(self.offsets, hi) - 1  # bindings starting below hi: the nearest one reaches furthest
+        while j >= 0 and self.slots[j].key in skip:
+            j -= 1
+        return j < 0 or self.slots[j].offset + self.slots[j].size <= lo
+
     def place(self, slot: Slot, offset: int, step: int) -> Placement | None:
-        """``slot``'s binding at ``offset``; bindings above that would overlap move up by multiples of
-        ``step`` (the largest page), each only as far as needed. None if a binding below overlaps."""
+        """``slot``'s binding at ``offset``; a binding above that would overlap moves up by a multiple of
+        ``step`` (the largest page, so its gfn/index congruences stay): to the nearest of the next few
+        multiples that is free, else past the file's furthest binding, so that nothing else has to move.
+        None if a binding below overlaps (moving it down could leave the file)."""
         end = offset + slot.size
-        i = bisect_left(self.offsets, offset)
-        for j in (i - 1, i - 2):  # the binding just below (skipping the slot itself) must end in time
-            if j >= 0 and self.slots[j].key != slot.key:
-                if self.slots[j].offset + self.slots[j].size > offset:
-                    return None
-                break
+        skip = {slot.key}
+        j = bisect_left(self.offsets, offset) - 1  # the nearest binding starting below must end in time
+        while j >= 0 and self.slots[j].key in skip:
+            j -= 1
+        if j >= 0 and self.slots[j].offset + self.slots[j].size > offset:
+            return None
+        taken = [(offset, end)]
+        furthest = max(end, self.second_end if self.end == slot.offset + slot.size else self.end)
         pushed = []
-        floor = end
-        furthest = end
-        for s in self.slots[i:]:
+        i = bisect_left(self.offsets, offset)
+        while i < len(self.slots) and self.slots[i].offset < end:
+            s = self.slots[i]
+            i += 1
             if s.key == slot.key:
                 continue
-            if s.offset >= floor:
-                break  # sorted and disjoint: nothing above overlaps either
-            new = s.offset + align_up(floor - s.offset, step)
+            skip.add(s.key)
+            new = next((c for c in (s.offset + k * step for k in range(1, 5))
+                        if self._free(c, c + s.size, skip, taken)), None)
+            if new is None:
+                new = s.offset + align_up(furthest - s.offset, step)
+            taken.append((new, new + s.size))
             pushed.append((s.key, s.offset, new))
-            floor = new + s.size
-            furthest = max(furthest, floor)
-        rest = self.second_end if self.end == slot.offset + slot.size else self.end
-        return Placement(offset, tuple(pushed), max(furthest, rest))
+            furthest = max(furthest, new + s.size)
+        return Placement(offset, tuple(pushed), furthest)
 
 
 def file_bindings(layout: Layout) -> dict[int, FileBindings]:
