@@ -33,3 +33,18 @@ def gain_text(gained: dict[str, int]) -> str:
 def loss_text(lost: dict[str, int]) -> str:
     parts = [f"-{fmt_size(b)} at {name}" for name, b in reversed(list(lost.items())) if b]
     return ", ".join(parts) or "nothing lost"
+
+
+# Each kind of suggestion in plain words (the TUI's help screen and panel, docs/suggest.md).
+KIND_HELP: dict[str, str] = {
+    "split": "cut the slot into consecutive slots at page-aligned guest addresses; each part keeps its "
+             "host memory and file pages, so the guest sees the same memory. Helps against whole-binding: "
+             "each part's binding is aligned on its own.",
+    "offset": "move the slot's binding inside its guest_memfd file so that guest frame and file index "
+              "agree modulo the page size; bindings above it move up by whole large pages if they would "
+              "overlap. Costs file size.",
+    "ua": "map the slot's host memory at an address that agrees with the guest address modulo the page "
+          "size. Nothing changes in the guest; QEMU must allocate the RAM block aligned.",
+    "setting": "a host setting: a larger folio for the guest_memfd file (max_page) or larger host pages "
+               "behind ua (THP, hugetlbfs).",
+}

@@ -126,6 +126,21 @@ def policy_table() -> Table:
     return table
 
 
+def suggest_table() -> Table:
+    """The kinds of suggestion the ``f`` panel offers (``gmemtui suggest``), in plain words."""
+    from gmemtui.core.suggest_text import KIND_HELP
+
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+    table.add_column("kind", no_wrap=True, style="bold")
+    table.add_column("meaning", ratio=1)
+    for kind, text in KIND_HELP.items():
+        table.add_row(kind, text)
+    table.add_row("", "Each suggestion is checked by recomputing the layout: it never loses a frame's page "
+                  "size, never changes what the guest sees, and shows its exact gain. f lists them for the "
+                  "selected slot; the map previews the highlighted one; enter applies it (u undoes).")
+    return table
+
+
 def keys_table(help_screen: HelpScreen) -> Table:
     app = help_screen.app
     below = [s for s in app.screen_stack if s is not help_screen]
@@ -198,6 +213,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(rules_table(), id="help-rules")
             yield _section("Policies: which kernel's guest_memfd rule decides private memory")
             yield Static(policy_table(), id="help-policies")
+            yield _section("Suggestions (f): what would recover the huge pages")
+            yield Static(suggest_table(), id="help-suggest")
             yield _section("Keys")
             yield Static(keys_table(self), id="help-keys")
             yield _section("Mouse")
