@@ -117,13 +117,32 @@ def format_text(found: Suggestions, file: str, paint: Painter, combined: Combine
     return "\n".join(out) + "\n"
 
 
+def beyond(s: Suggestion, names: Sequence[str]) -> str:
+    """What still stops the gained frames at the next size: ``not 1G: slot-edge 1022M, ua-misaligned 1G``."""
+    if s.diff is None:
+        return ""
+    stops: dict[tuple[str, str], int] = {}
+    for c in s.diff.changes:
+        if c.reason is not None:
+            key = (names[names.index(c.new) + 1], c.reason)
+            stops[key] = stops.get(key, 0) + c.size
+    by_size: dict[str, list[str]] = {}
+    for (size, reason), n in stops.items():
+        by_size.setdefault(size, []).append(f"{reason} {fmt_size_approx(n)}")
+    return "; ".join(f"not {size}: {', '.join(parts)}" for size, parts in by_size.items())
+
+
 def format_markdown(found: Suggestions, file: str, combined: Combined | None = None) -> str:
     """Lines that paste into a review: ``split slot 5 at 0x200000: +2046M at 2M``."""
     lay = found.layout
     out = [f"### gmemtui suggest (policy {lay.policy})", "", *wrap(f"Layout: `{file}`"), ""]
     if found.suggestions:
+        names = lay.platform.names
         for s in found.suggestions:
             out += wrap(f"{s.line} (cost: {s.cost_text})", first="- ", rest="  ")
+            still = beyond(s, names)
+            if still:
+                out += wrap(f"then {still}", first="  ", rest="  ")
     else:
         out.append("No layout change recovers huge pages.")
     if found.unfixable:

@@ -178,34 +178,38 @@ def file_bindings(layout: Layout) -> dict[int, FileBindings]:
 
 
 class FreeIds:
-    """The unused slot ids of each address space (``KVM_USER_MEM_SLOTS`` per space), smallest first."""
+    """The unused slot ids of each address space (``KVM_USER_MEM_SLOTS`` per space), smallest first.
+
+    Found by a scan from the lowest id that may be free (taking ids only raises it), so a layout of
+    five slots does not list 32,000 free ids."""
 
     def __init__(self, layout: Layout) -> None:
-        used: dict[int, set[int]] = {}
+        self._used: dict[int, set[int]] = {}
         for s in layout.slots:
-            used.setdefault(s.as_, set()).add(s.slot)
-        limit = layout.platform.max_slot_id
-        self._used = used
-        self._limit = limit
-        self._free: dict[int, list[int]] = {}
-
-    def free(self, as_: int) -> list[int]:
-        if as_ not in self._free:
-            used = self._used.get(as_, set())
-            self._free[as_] = [i for i in range(self._limit + 1) if i not in used]
-        return self._free[as_]
+            self._used.setdefault(s.as_, set()).add(s.slot)
+        self._limit = layout.platform.max_slot_id
+        self._cursor: dict[int, int] = {}
 
     def left(self, as_: int) -> int:
-        return len(self.free(as_))
+        return self._limit + 1 - len(self._used.get(as_, ()))
 
     def smallest(self, as_: int, n: int) -> list[int] | None:
         """The n smallest unused ids (None: fewer are left)."""
-        free = self.free(as_)
-        return free[:n] if len(free) >= n else None
+        if self.left(as_) < n:
+            return None
+        used = self._used.get(as_, set())
+        out: list[int] = []
+        i = self._cursor.get(as_, 0)
+        while len(out) < n:
+            if i not in used:
+                out.append(i)
+            i += 1
+        return out
 
     def take(self, as_: int, n: int) -> list[int] | None:
         """Like ``smallest``, and no longer free afterwards (for combining several splits)."""
         got = self.smallest(as_, n)
         if got is not None:
-            del self._free[as_][:n]
+            self._used.setdefault(as_, set()).update(got)
+            self._cursor[as_] = got[-1] + 1 if got else self._cursor.get(as_, 0)
         return got
