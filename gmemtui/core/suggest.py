@@ -260,7 +260,9 @@ def _offset(ctx: _Context, sc: SlotCoverage, notes: dict) -> Suggestion | None:
                                     f"{(B if B % n else P):#x} is not"))
             break
         options = []
-        for d in congruent_moves(O, B, n):
+        for d in congruent_moves(O, B, n):  # smallest first; a tie in size goes to the smaller growth
+            if options and abs(d) > options[0][0]:
+                break
             placed = ctx.bindings[fid].place(slot, O + d, ctx.top)
             if placed is not None:
                 options.append((abs(d), max(0, placed.file_end - old_size), d, placed))
