@@ -8,8 +8,11 @@ Run: ``.venv/bin/python benchmarks/bench_startup.py [--runs N]``. Not a test: it
 * ``tui first paint (headless)``: a fresh interpreter that imports the app, loads the seed layout
   and runs ``GmemApp`` headless; the time from spawning it until the app's first ``auto_pilot``
   call (the screen is composed and painted once), with the import of the TUI shown apart.
-* ``gmemtui report``: the console script on the seed layout, next to a bare interpreter
-  (``python -c pass``) and ``python -c "import yaml"`` for scale.
+* ``gmemtui report``: the console script on the seed layout, next to its floors, a bare interpreter
+  (``python -c pass``) and ``python -c "import yaml"``, with and without ``.pyc`` files.
+
+Every case runs interleaved with the others (``harness.py``): medians with min/max, CPU beside wall,
+each beside its floor.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import Case, Sample, clean_env, command, interleave, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "layouts" / "qemu-snp-seed.yaml"
@@ -45,7 +51,7 @@ app.run(headless=True, size=(140, 45), auto_pilot=first)
 """
 
 
-def tmux_first_paint() -> float:
+def tmux_first_paint(path: Path = SEED, marks: tuple[str, ...] = ("pc.ram", "slot-edge")) -> float:
     sock = f"gmemtui-bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "NO_COLOR")}
     env["TERM"] = "xterm-256color"
@@ -56,12 +62,12 @@ def tmux_first_paint() -> float:
     socket_path = ""
     try:
         t0 = time.monotonic()
-        tmux("new-session", "-d", "-s", "b", "-x", "140", "-y", "45", f"{GMEMTUI} {SEED}")
+        tmux("new-session", "-d", "-s", "b", "-x", "140", "-y", "45", f"{GMEMTUI} {path}")
         socket_path = tmux("display-message", "-p", "#{socket_path}").strip()
         deadline = t0 + 60
         while time.monotonic() < deadline:
             screen = tmux("capture-pane", "-p", "-t", "b")
-            if "pc.ram" in screen and "slot-edge" in screen:
+            if all(m in screen for m in marks):
                 return time.monotonic() - t0
             time.sleep(0.003)
         raise RuntimeError("gmemtui never painted")
@@ -71,43 +77,73 @@ def tmux_first_paint() -> float:
             Path(socket_path).unlink(missing_ok=True)
 
 
-def headless_first_paint() -> tuple[float, float]:
-    t_spawn = time.monotonic()
-    out = subprocess.run([sys.executable, "-c", HEADLESS, str(SEED)], capture_output=True, text=True,
-                         check=True, cwd=ROOT).stdout.split()
-    t0, t1, t2 = (float(x) for x in out[-3:])
-    return t2 - t_spawn, t1 - t0
-
-
-def wall(cmd: list[str]) -> float:
-    t0 = time.monotonic()
-    subprocess.run(cmd, capture_output=True, check=True, cwd=ROOT)
-    return time.monotonic() - t0
-
-
-def row(title: str, values: list[float]) -> None:
-    ms = [v * 1000 for v in values]
-    print(f"{title:44} {statistics.median(ms):9.1f} {min(ms):9.1f} {max(ms):9.1f}")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--kvm-limit", action="store_true",
+                    help="instead: the TUI's first paint on 32,763 slots + 10,000 ranges vs report --json")
     args = ap.parse_args()
-    n = args.runs
-    wall([str(GMEMTUI), "report", str(SEED)])  # warm the file cache and the .pyc files
-    print(f"start-up, {n} runs each, ms")
-    print(f"{'what':44} {'median':>9} {'min':>9} {'max':>9}")
+    if args.kvm_limit:
+        return kvm_limit(args.runs)
+    empty = tempfile.mkdtemp(prefix="gmemtui-nopyc-")
+    # Without .pyc: nothing is read from or written to a bytecode cache, so every module (the
+    # standard library's too) is compiled on every run; what a machine with
+    # PYTHONDONTWRITEBYTECODE=1 and an editable install pays for the project's own modules.
+    nopyc = clean_env(PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=empty)
+    env = clean_env()
+    py, seed, gm = sys.executable, str(SEED), str(GMEMTUI)
+    cases = [
+        Case("python -c pass", command([py, "-c", "pass"], env)),
+        Case("python -c 'import yaml'", command([py, "-c", "import yaml"], env), "python -c pass"),
+        Case("gmemtui report SEED", command([gm, "report", seed], env, str(ROOT)), "python -c 'import yaml'"),
+        Case("gmemtui report --json SEED", command([gm, "report", "--json", seed], env, str(ROOT)),
+             "python -c 'import yaml'"),
+        Case("no .pyc: python -c 'import yaml'", command([py, "-c", "import yaml"], nopyc), "python -c pass"),
+        Case("no .pyc: gmemtui report SEED", command([gm, "report", seed], nopyc, str(ROOT)),
+             "no .pyc: python -c 'import yaml'"),
+        Case("tui first paint, headless", command([py, "-c", HEADLESS, seed], env, str(ROOT)),
+             "python -c pass"),
+    ]
     if shutil.which("tmux"):
-        row("tui first paint, real terminal (tmux)", [tmux_first_paint() for _ in range(n)])
-    headless = [headless_first_paint() for _ in range(n)]
-    row("tui first paint, headless (spawn to paint)", [h[0] for h in headless])
-    row("  of which: import gmemtui.tui.app", [h[1] for h in headless])
-    row("gmemtui report layouts/qemu-snp-seed.yaml", [wall([str(GMEMTUI), "report", str(SEED)])
-                                                      for _ in range(n)])
-    row("python -c pass", [wall([sys.executable, "-c", "pass"]) for _ in range(n)])
-    row("python -c 'import yaml'", [wall([sys.executable, "-c", "import yaml"]) for _ in range(n)])
+        cases.append(Case("tui first paint, real terminal (tmux)", tmux_sample, "python -c pass"))
+    try:
+        interleave(cases, args.runs)
+    finally:
+        shutil.rmtree(empty, ignore_errors=True)
+    print(table(cases, "start-up"))
     return 0
+
+
+def kvm_limit(runs: int) -> int:
+    """First paint of the TUI in tmux on the 32,763-slot YAML, beside ``report --json`` of the same
+    file (the target: at most 1.3 times) and the YAML load alone (the floor of both)."""
+    from bench_core import many, valid
+
+    from gmemtui.formats.yaml_dump import dump_yaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "kvm-limit.yaml"
+        path.write_text(dump_yaml(valid(many())))
+        env = clean_env()
+        load = f"from gmemtui.formats.loader import load; load({str(path)!r})"
+        cases = [
+            Case("load the YAML (python -c)", command([sys.executable, "-c", load], env)),
+            Case("gmemtui report --json", command([str(GMEMTUI), "report", "--json", str(path)], env),
+                 "load the YAML (python -c)"),
+        ]
+        if shutil.which("tmux"):
+            cases.append(Case("tui first paint (tmux)",
+                              lambda: Sample(tmux_first_paint(path, ("32763 slots", "explain")),
+                                             float("nan")),
+                              "gmemtui report --json"))
+        interleave(cases, runs)
+    print(table(cases, "32,763 slots + 10,000 private ranges"))
+    return 0
+
+
+def tmux_sample() -> Sample:
+    """Wall time to first paint in tmux; CPU is not separable from tmux's own, so it is left NaN."""
+    return Sample(tmux_first_paint(), float("nan"))
 
 
 if __name__ == "__main__":

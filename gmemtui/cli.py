@@ -93,6 +93,29 @@ def _check(p: argparse.ArgumentParser) -> None:
     add_layout_options(p)
 
 
+def _tour(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", nargs="?", help="a directory of lesson files (default: the shipped lessons)")
+    p.add_argument("--lesson", type=int, metavar="N", help="start at lesson N (1 = the first)")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
+    return port
+
+
+def _serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", nargs="?", help="the layout or trace to open (default: the seed layout)")
+    p.add_argument("--host", default="localhost", help="address to listen on (default: localhost only)")
+    p.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--tour", nargs="?", const="", metavar="DIR",
+                   help="serve the guided tour (its shipped lessons, or those in DIR)")
+
+
 @dataclass(frozen=True)
 class Command:
     help: str
@@ -110,6 +133,9 @@ COMMANDS: dict[str, Command] = {
     "check": Command("validate; with --kvm, ask this machine's /dev/kvm", _check, "gmemtui.commands.check"),
     "suggest": Command("layout changes that recover huge pages, each verified", _suggest,
                        "gmemtui.commands.suggest"),
+    # the tour and serve run from the TUI package (importlib: cli never imports it at start-up)
+    "tour": Command("the guided tour: lessons with tasks, for students", _tour, "gmemtui.tui.tour.run"),
+    "serve": Command("the TUI (or --tour) in a web browser, via textual-serve", _serve, "gmemtui.tui.serve"),
 }
 
 
@@ -128,12 +154,15 @@ def build_tui_parser() -> argparse.ArgumentParser:
     names = ", ".join(COMMANDS)
     p = Parser(
         prog="gmemtui",
-        usage=f"gmemtui [-h] [--version] [layout options] [FILE]\n       gmemtui {{{names}}} ...",
+        usage=f"gmemtui [-h] [--version] [--follow] [layout options] [FILE]\n       gmemtui {{{names}}} ...",
         description="Open the TUI on a layout or trace (no FILE: the seed layout). "
         f"Other commands: {names} (gmemtui COMMAND --help).",
     )
     p.add_argument("file", nargs="?", help="YAML layout, QEMU trace or monitor dump (detected by content)")
     p.add_argument("--version", action="version", version=f"gmemtui {__version__}")
+    p.add_argument("--follow", action="store_true",
+                   help="FILE is a trace QEMU is still writing (-D FILE): show new lines as they arrive "
+                   "(FILE - is standard input, a pipe: the same)")
     add_layout_options(p)
     return p
 

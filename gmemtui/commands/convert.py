@@ -26,6 +26,11 @@ def header(path: str, kind: str, states: int, overrides: Overrides) -> str:
         )
         lines.append("Each slot's name is the trace line that made it; file sizes are the end of the")
         lines.append("furthest binding any line of the trace made (docs/formats.md).")
+    elif kind == "dump":
+        lines.append("(a QEMU monitor dump, `info mtree -f` [+ `info ramblock`]: one slot per KVM-marked")
+        lines.append("ram/rom range, numbered in line order; ua from the RAMBlock's HVA where the dump")
+        lines.append("gives it, else assumed; log_dirty and guest_memfd are not in a dump:")
+        lines.append("docs/monitor-dumps.md).")
     given = [
         f"--{k.replace('_', '-')} {v}" for k, v in (
             ("policy", overrides.policy),

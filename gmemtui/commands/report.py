@@ -45,7 +45,8 @@ def pick_state(loaded: Loaded, state: int | None, option: str = "--state") -> tu
     if state is None:
         return loaded.layout, None
     if loaded.kind != "trace":
-        raise InputError(f"{option} {state}: {loaded.path} is a YAML layout, not a trace")
+        what = "a QEMU monitor dump" if loaded.kind == "dump" else "a YAML layout"
+        raise InputError(f"{option} {state}: {loaded.path} is {what}, not a trace")
     n = len(loaded.states)
     if not 0 <= state < n:
         raise InputError(f"{option} {state}: {loaded.path} has states 0..{n - 1}")

@@ -13,6 +13,7 @@ is reached needs no cuts for that rule.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from gmemtui.core.gcpause import paused_gc
@@ -58,15 +59,30 @@ class Coverage:
     slots: tuple[SlotCoverage, ...]  # sorted by (as, gpa)
     total: dict[str, int]
 
+    def at(self, as_: int, gpa: int) -> SlotCoverage | None:
+        """The slot holding ``gpa`` in address space ``as_`` (None in a hole), by bisection over the
+        sorted slots: what the TUI asks for the frame under the mouse on every step."""
+        i = bisect_right(self.slots, (as_, gpa), key=_start) - 1
+        if i >= 0:
+            s = self.slots[i].slot
+            if s.as_ == as_ and s.gpa <= gpa < s.end:
+                return self.slots[i]
+        return None
+
     @property
     def size(self) -> int:
-        return sum(sc.slot.size for sc in self.slots)
+        """Bytes of every slot: each slot's ``bytes`` sum to its size, so ``total`` sums to this."""
+        return sum(self.total.values())
 
     def slot(self, key: tuple[int, int]) -> SlotCoverage:
         for sc in self.slots:
             if sc.slot.key == key:
                 return sc
         raise KeyError(key)
+
+
+def _start(sc: SlotCoverage) -> tuple[int, int]:
+    return (sc.slot.as_, sc.slot.gpa)
 
 
 # The per-block rules (rules.Rule.per_block): the only ones whose answer changes inside a slot.

@@ -39,30 +39,15 @@ def _clamp(value: int, lo: int, hi: int) -> int:
 
 def slot_room(layout: Layout, slot: Slot) -> tuple[int, int]:
     """The free GPA range ``[lo, hi)`` around ``slot`` in its address space (neighbours' edges)."""
-    lo, hi = 0, 1 << layout.platform.gpa_bits
-    for s in layout.slots:
-        if s.as_ != slot.as_ or s.key == slot.key:
-            continue
-        if s.gpa < slot.gpa:
-            lo = max(lo, s.end)
-        else:
-            hi = min(hi, s.gpa)
-    return lo, hi
+    return layout.neighbours.gpa_room(slot, 1 << layout.platform.gpa_bits)
 
 
 def binding_room(layout: Layout, slot: Slot) -> tuple[int, int]:
     """The free offset range ``[lo, hi)`` around the slot's binding in its guest_memfd file."""
     assert slot.gmem is not None
     f = layout.file(slot.gmem)
-    lo, hi = 0, f.size if f is not None and f.size is not None else _NO_LIMIT
-    for s in layout.slots:
-        if s.gmem != slot.gmem or s.key == slot.key:
-            continue
-        if s.offset < slot.offset:
-            lo = max(lo, s.offset + s.size)
-        else:
-            hi = min(hi, s.offset)
-    return lo, hi
+    top = f.size if f is not None and f.size is not None else _NO_LIMIT
+    return layout.neighbours.offset_room(slot, top)
 
 
 def value_of(slot: Slot, part: str) -> int:

@@ -6,8 +6,10 @@ where a value came from (for ``FILE:LINE`` messages and for saving) and take no 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from gmemtui.core.platform import PLATFORMS, Platform
 
@@ -128,16 +130,28 @@ class Layout:
     def bindings(self, file_id: int) -> list[Slot]:
         return sorted((s for s in self.slots if s.gmem == file_id), key=lambda s: s.offset)
 
+    @cached_property
+    def positions(self) -> dict[tuple[int, int], int]:
+        """Where each ``(as, slot)`` is in ``slots``; built on first use (lookups by key are what the
+        TUI does on every step, and a scan is 32,763 compares at KVM's limit)."""
+        return {s.key: i for i, s in enumerate(self.slots)}
+
+    @cached_property
+    def neighbours(self) -> Neighbours:
+        """Slots per address space by gpa and bindings per file by offset, for edges and rooms."""
+        return Neighbours.of(self.slots)
+
     def slot_index(self, key: tuple[int, int]) -> int:
-        for i, s in enumerate(self.slots):
-            if s.key == key:
-                return i
-        raise KeyError(key)
+        return self.positions[key]
 
     def with_slot(self, index: int, **changes: object) -> Layout:
         slots = list(self.slots)
         slots[index] = replace(slots[index], **changes)
-        return replace(self, slots=tuple(slots))
+        new = replace(self, slots=tuple(slots))
+        if "positions" in self.__dict__ and "slot" not in changes and "as_" not in changes:
+            # same keys at the same places: share the index rather than rebuild it per drag step
+            new.__dict__["positions"] = self.positions
+        return new
 
     def with_settings(self, **changes: object) -> Layout:
         return replace(self, **changes)
@@ -146,6 +160,58 @@ class Layout:
     def has_private_memory(self) -> bool:
         """``kvm_arch_has_private_mem``: a guest_memfd slot or an explicit attribute list."""
         return self.private is not None or any(s.gmem is not None for s in self.slots)
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Slots sorted per address space (by gpa) and per guest_memfd file (by offset): the free room
+    around a slot or a binding, and the slot holding a gpa, by bisection."""
+
+    spaces: dict[int, tuple[list[int], list[Slot]]]
+    files: dict[int, tuple[list[int], list[Slot]]]
+
+    @classmethod
+    def of(cls, slots: Iterable[Slot]) -> Neighbours:
+        spaces: dict[int, list[Slot]] = {}
+        files: dict[int, list[Slot]] = {}
+        for s in slots:
+            spaces.setdefault(s.as_, []).append(s)
+            if s.gmem is not None:
+                files.setdefault(s.gmem, []).append(s)
+        by_gpa = {a: sorted(v, key=lambda s: s.gpa) for a, v in spaces.items()}
+        by_off = {f: sorted(v, key=lambda s: s.offset) for f, v in files.items()}
+        return cls({a: ([s.gpa for s in v], v) for a, v in by_gpa.items()},
+                   {f: ([s.offset for s in v], v) for f, v in by_off.items()})
+
+    def slot_at(self, as_: int, gpa: int) -> Slot | None:
+        starts, slots = self.spaces.get(as_, ((), ()))
+        i = bisect_left(starts, gpa + 1) - 1
+        return slots[i] if i >= 0 and slots[i].gpa <= gpa < slots[i].end else None
+
+    @staticmethod
+    def _around(starts: list[int], items: list[Slot], at: int, key: tuple[int, int]) -> tuple[int, int]:
+        """Positions of the nearest other item starting below ``at`` and at or above it (-1 / len)."""
+        i = bisect_left(starts, at)
+        left, right = i - 1, i
+        while left >= 0 and items[left].key == key:
+            left -= 1
+        while right < len(items) and items[right].key == key:
+            right += 1
+        return left, right
+
+    def gpa_room(self, slot: Slot, top: int) -> tuple[int, int]:
+        """The free GPA range around ``slot`` in its address space: neighbours' edges, else 0 / top."""
+        starts, slots = self.spaces.get(slot.as_, ([], []))
+        left, right = self._around(starts, slots, slot.gpa, slot.key)
+        return (slots[left].end if left >= 0 else 0), (slots[right].gpa if right < len(slots) else top)
+
+    def offset_room(self, slot: Slot, top: int) -> tuple[int, int]:
+        """The free offset range around the slot's binding in its file: neighbours, else 0 / top."""
+        assert slot.gmem is not None
+        starts, slots = self.files.get(slot.gmem, ([], []))
+        left, right = self._around(starts, slots, slot.offset, slot.key)
+        return ((slots[left].offset + slots[left].size) if left >= 0 else 0,
+                slots[right].offset if right < len(slots) else top)
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,7 @@ def check_layout(layout: Layout, path: str) -> None:
         raise errors[0]
 
 
-def _merged_private(layout: Layout) -> tuple[list[int], list[int]]:
+def merged_private(layout: Layout) -> tuple[list[int], list[int]]:
     starts: list[int] = []
     ends: list[int] = []
     for r in sorted(layout.private or (), key=lambda r: r.gpa):
@@ -221,7 +221,7 @@ def _merged_private(layout: Layout) -> tuple[list[int], list[int]]:
 
 def private_bytes(layout: Layout, lo: int, hi: int, merged: tuple[list[int], list[int]] | None = None) -> int:
     """Bytes of ``[lo, hi)`` inside the explicit private list (interval intersection)."""
-    starts, ends = merged if merged is not None else _merged_private(layout)
+    starts, ends = merged if merged is not None else merged_private(layout)
     i = max(bisect_right(ends, lo), 0)
     j = bisect_left(starts, hi)
     total = 0
@@ -230,36 +230,39 @@ def private_bytes(layout: Layout, lo: int, hi: int, merged: tuple[list[int], lis
     return total
 
 
-def layout_warnings(layout: Layout) -> list[Warning_]:
-    """docs/formats.md warnings plus the layout's own notes, in file order (warnings without a line last)."""
-    out: list[Warning_] = list(layout.notes)
-    for s in layout.slots:
-        if s.gmem is not None and (s.log_dirty or s.readonly):
-            names = " and ".join(n for n, on in (("log_dirty", s.log_dirty), ("readonly", s.readonly)) if on)
+def slot_warnings(layout: Layout, s: Slot,
+                  merged: tuple[list[int], list[int]] | None = None) -> list[Warning_]:
+    """The warnings about one slot (``merged``: the private list merged once for many slots)."""
+    out: list[Warning_] = []
+    if s.gmem is not None and (s.log_dirty or s.readonly):
+        names = " and ".join(n for n, on in (("log_dirty", s.log_dirty), ("readonly", s.readonly)) if on)
+        out.append(
+            Warning_(
+                f"slot {s.slot}: guest_memfd slot with {names}: KVM rejects this since 6.8 "
+                "(check_memory_region_flags); the 2023 UPM trees, like the seed trace, accepted READONLY",
+                s.as_,
+                s.slot,
+                _line(s.line),
+            )
+        )
+    if layout.private is not None and s.gmem is None:
+        n = private_bytes(layout, s.gpa, s.end, merged)
+        if n:
             out.append(
                 Warning_(
-                    f"slot {s.slot}: guest_memfd slot with {names}: KVM rejects this since 6.8 "
-                    "(check_memory_region_flags); the 2023 UPM trees, like the seed trace, accepted READONLY",
+                    f"slot {s.slot}: {fmt_size(n)} of private frames but no guest_memfd: a private "
+                    "access cannot be served (they stay at the base page: no-guest-memfd)",
                     s.as_,
                     s.slot,
                     _line(s.line),
                 )
             )
-    if layout.private is not None:
-        merged = _merged_private(layout)
-        for s in layout.slots:
-            if s.gmem is None:
-                n = private_bytes(layout, s.gpa, s.end, merged)
-                if n:
-                    out.append(
-                        Warning_(
-                            f"slot {s.slot}: {fmt_size(n)} of private frames but no guest_memfd: a private "
-                            "access cannot be served (they stay at the base page: no-guest-memfd)",
-                            s.as_,
-                            s.slot,
-                            _line(s.line),
-                        )
-                    )
+    return out
+
+
+def file_warnings(layout: Layout) -> list[Warning_]:
+    """Files listed but bound by no slot."""
+    out: list[Warning_] = []
     bound = {s.gmem for s in layout.slots if s.gmem is not None}
     for f in layout.files:
         if f.id not in bound:
@@ -269,4 +272,18 @@ def layout_warnings(layout: Layout) -> list[Warning_]:
                     f"guest_memfd {f.id} is listed but no slot binds it{size}", None, None, _line(f.line)
                 )
             )
-    return sorted(out, key=lambda w: (w.line is None, w.line or 0))
+    return out
+
+
+def in_file_order(warnings: Iterable[Warning_]) -> list[Warning_]:
+    return sorted(warnings, key=lambda w: (w.line is None, w.line or 0))
+
+
+def layout_warnings(layout: Layout) -> list[Warning_]:
+    """docs/formats.md warnings plus the layout's own notes, in file order (warnings without a line last)."""
+    out: list[Warning_] = list(layout.notes)
+    merged = merged_private(layout) if layout.private is not None else None
+    for s in layout.slots:
+        out.extend(slot_warnings(layout, s, merged))
+    out.extend(file_warnings(layout))
+    return in_file_order(out)

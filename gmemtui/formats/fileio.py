@@ -1,4 +1,5 @@
-"""Writing files safely: atomically (docs/formats.md save) and never over an existing file unasked (§5)."""
+"""Writing files safely: atomically (docs/formats.md, saving) and never over an existing file unasked
+(docs/commands.md, convert)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""Read FILE, a YAML layout or a QEMU trace (detected by content, not name), into a Layout."""
+"""Read FILE, a YAML layout, a QEMU trace or a QEMU monitor dump (detected by content, not name)."""
 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,17 +21,36 @@ class Loaded:
     layout: Layout
     path: str
     text: str
-    kind: str  # "yaml" or "trace"
+    kind: str  # "yaml", "trace" or "dump" (info mtree -f)
     states: tuple = ()  # trace.TraceState values, one per line that changed something
 
 
+_EVENT_NAME_RE = re.compile(r"kvm_set_user_memory\b")
+_SLOT_FIELD_RE = re.compile(r"Slot#|\bslot=")
+
+
 def is_trace(text: str) -> bool:
-    return TRACE_EVENT_RE.search(text) is not None
+    """``TRACE_EVENT_RE.search(text)``, in linear time: only the first event name of a line is
+    followed by the rest of that line (a line repeating the name would make the regex quadratic)."""
+    pos = 0
+    while True:
+        m = _EVENT_NAME_RE.search(text, pos)
+        if m is None:
+            return False
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        if _SLOT_FIELD_RE.search(text, m.end(), end):
+            return True
+        pos = end + 1
+
+
+STDIN = "-"  # FILE "-": standard input, read to its end (docs/commands.md)
+STDIN_LABEL = "<stdin>"  # how errors name it: "<stdin>:12: ..."
 
 
 def read_text(path: str) -> str:
     try:
-        data = Path(path).read_bytes()
+        data = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -45,14 +65,21 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
     overrides = overrides or Overrides()
     if text is None:
         text = read_text(path)
+    label = STDIN_LABEL if path == STDIN else path
     if is_trace(text):
         from gmemtui.formats.trace import load_trace
 
-        replay = load_trace(text, path, overrides)
+        replay = load_trace(text, label, overrides)
         return Loaded(overrides.apply(replay.layout), path, text, "trace", replay.states)
+    from gmemtui.formats.mtree import is_dump
+
+    if is_dump(text):
+        from gmemtui.formats.mtree import load_dump
+
+        return Loaded(load_dump(text, label, overrides), path, text, "dump")
     from gmemtui.formats.yaml_load import load_yaml
 
-    return Loaded(overrides.apply(load_yaml(text, path)), path, text, "yaml")
+    return Loaded(overrides.apply(load_yaml(text, label)), path, text, "yaml")
 
 
 def default_layout_path() -> str:

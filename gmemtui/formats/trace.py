@@ -294,6 +294,33 @@ def set_range(los: list[int], his: list[int], lo: int, hi: int, private: bool) -
     return True
 
 
+class _Text:
+    """The trace text, kept as the pieces it was fed in (each of whole lines), so that a live trace
+    appends without copying what came before; a state reads its line from here on demand."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.pieces: list[str] = []
+        self.length = 0
+
+    def add(self, piece: str) -> int:
+        """Append ``piece``; return its offset in the whole text."""
+        base = self.length
+        if piece:
+            self.starts.append(base)
+            self.pieces.append(piece)
+            self.length += len(piece)
+        return base
+
+    def line_at(self, pos: int) -> str:
+        """The line holding offset ``pos``, without its line ending."""
+        i = bisect_right(self.starts, pos) - 1
+        text, pos = self.pieces[i], pos - self.starts[i]
+        start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        return text[start: end if end >= 0 else len(text)].rstrip("\r")
+
+
 @dataclass(frozen=True)
 class TraceState:
     """The layout after trace line ``line`` (state 0: before any line, the empty layout)."""
@@ -368,7 +395,7 @@ class _Log:
 class TraceStates(Sequence):
     """Every state of a replay, built on demand: ``states[n].layout``; ``len(states)`` = changes + 1."""
 
-    def __init__(self, text: str, log: _Log, checkpoints: list[_Checkpoint], files: tuple[GmemFile, ...],
+    def __init__(self, text: _Text, log: _Log, checkpoints: list[_Checkpoint], files: tuple[GmemFile, ...],
                  file_first_change: list[int], notes: list[Warning_], explicit_private: bool,
                  name: str, overrides: Overrides) -> None:
         self._text = text
@@ -385,6 +412,19 @@ class TraceStates(Sequence):
         self._cache: OrderedDict[int, _Cached] = OrderedDict()
         self._final: Layout | None = None
         self._final = self.layout(len(log))
+
+    def grown(self, files: tuple[GmemFile, ...], file_first_change: list[int], explicit: bool) -> None:
+        """The replay went on (a live trace): later states exist, and the files' sizes, the notes and
+        whether attributes are explicit may have changed for the earlier states too, so the cached
+        layouts are dropped (the checkpoints stay valid; they grew with the log)."""
+        self._ck_states = [c.state for c in self._ckpts]
+        self._files = files
+        self._file_first = file_first_change
+        self._note_lines = [w.line or 0 for w in self._notes]
+        self._explicit = explicit
+        self._cache.clear()
+        self._final = None
+        self._final = self.layout(len(self._log))
 
     def __len__(self) -> int:
         return len(self._log) + 1
@@ -409,10 +449,7 @@ class TraceStates(Sequence):
     def text_of(self, index: int) -> str:
         if index <= 0:
             return ""
-        pos = self._log.pos[index - 1]
-        start = self._text.rfind("\n", 0, pos) + 1
-        end = self._text.find("\n", pos)
-        return self._text[start: end if end >= 0 else len(self._text)].rstrip("\r")
+        return self._text.line_at(self._log.pos[index - 1])
 
     def state_at_line(self, line: int) -> int:
         """The state in force after trace line ``line`` (0 before the first change)."""
@@ -476,120 +513,167 @@ class Replay:
     states: TraceStates
 
 
+class Replayer:
+    """Parse and replay trace text given in pieces of whole lines (``feed``), keeping every state.
+
+    ``load_trace`` feeds a whole file once; ``gmemtui.formats.trace_stream`` feeds the lines of a
+    trace that QEMU is still writing as they arrive, and the same ``TraceStates`` grows with them.
+    ``strict``: a bad event line raises ``InputError``; otherwise it becomes a warning naming its
+    line and the replay goes on (a live trace must not stop at one garbled line).
+    """
+
+    def __init__(self, path: str, overrides: Overrides | None = None, *, strict: bool = True,
+                 track: bool = True) -> None:
+        self.path = path
+        self.overrides = overrides or Overrides()
+        self.strict = strict
+        # attributes are replayed only if the trace converts memory; a stream cannot know in advance
+        self.track = track
+        self.explicit = False
+        self.log = _Log()
+        self.live: dict[int, int] = {}
+        self.los: list[int] = []
+        self.his: list[int] = []
+        self.checkpoints = [_Checkpoint(0, array("q"), array("q"), (), ())]
+        self.next_ckpt = CHECKPOINT_MIN
+        self.files: dict[int, list[int]] = {}  # fd -> [end of furthest binding, first line, first change]
+        self.notes: list[Warning_] = []
+        self.cache: dict[str, tuple[int, ...]] = {}  # event line tail -> (event id, *parse_set(tail))
+        self.caching, self.hits, self.misses = True, 0, 0
+        self.text = _Text()
+        self._states: TraceStates | None = None
+
+    def feed(self, text: str, line: int = 1) -> None:
+        """Replay ``text``, whole lines (the last may lack its newline only at the end of the input)
+        whose first line is trace line ``line``."""
+        base = self.text.add(text)
+        track, explicit = self.track, self.explicit
+        log = self.log
+        append_line, append_pos, append_event = log.line.append, log.pos.append, log.event.append
+        live, los, his, files = self.live, self.los, self.his, self.files
+        notes, cache = self.notes, self.cache
+        checkpoints, next_ckpt = self.checkpoints, self.next_ckpt
+        caching, hits, misses = self.caching, self.hits, self.misses
+        add_key, add_gpa, add_size, add_ua = log.key.append, log.gpa.append, log.size.append, log.ua.append
+        add_flags, add_gmem, add_off = log.flags.append, log.gmem.append, log.off.append
+        line_no, counted = line, 0
+        n = len(log)  # changes so far
+        n_events = len(log.key)
+        count = text.count
+
+        for m in _ANY_EVENT_RE.finditer(text):
+            pos = m.start()
+            line_no += count("\n", counted, pos)
+            counted = pos
+            is_set, tail = m.groups()
+            if not ("Slot#" in tail or "slot=" in tail and _SLOT_FIELD_RE.search(tail)) if is_set \
+                    else not _START_FIELD_RE.search(tail):
+                later = _EVENT_RE.search(text, pos + 1, m.end())  # prose first, an event line after it?
+                if later is None:
+                    continue
+                is_set, tail = later.group(1), later.group(3)
+            try:
+                if is_set:  # kvm_set_user_memory
+                    ev = cache.get(tail) if caching else None
+                    if ev is None:
+                        parsed = parse_set(tail)
+                        if parsed is None:  # cannot happen: _EVENT_RE saw the Slot# field
+                            continue
+                        key, as_, slot, flags, gpa, size, ua, fd, off, ret = parsed
+                        evid = -1
+                        if not ret:
+                            evid = n_events
+                            n_events += 1
+                            add_key(key)
+                            add_gpa(gpa)
+                            add_size(size)
+                            add_ua(ua)
+                            add_flags(flags)
+                            add_gmem(fd)
+                            add_off(off)
+                        if caching:
+                            misses += 1
+                            if len(cache) >= PARSE_CACHE:
+                                cache.clear()
+                                caching = misses < 4 * hits  # distinct lines: the cache only costs
+                            cache[tail] = (evid, *parsed)
+                    else:
+                        hits += 1
+                        evid, key, as_, slot, flags, gpa, size, ua, fd, off, ret = ev
+                    if ret:
+                        notes.append(Warning_(f"slot {slot} (as {as_}): KVM returned {ret} for this line, "
+                                              "so it changes nothing", as_, slot, line_no))
+                        continue
+                    if size == 0:
+                        if key not in live:
+                            notes.append(Warning_(
+                                f"slot {slot} (as {as_}): deleted but not created by the trace "
+                                "(an excerpt?): nothing to delete", as_, slot, line_no))
+                            continue
+                        del live[key]
+                    else:
+                        live[key] = n
+                        if fd >= 0:
+                            f = files.get(fd)
+                            if f is None:
+                                files[fd] = [off + size, line_no, n]
+                            elif off + size > f[0]:
+                                f[0] = off + size
+                            if track:
+                                set_range(los, his, gpa, gpa + size, True)
+                else:
+                    gpa, size, to_private = parse_convert(tail)
+                    explicit = True
+                    if not set_range(los, his, gpa, gpa + size, to_private):
+                        continue
+                    evid = log.add_event(-1, int(to_private), gpa, size, 0, -1, 0)
+                    n_events += 1
+            except _Bad as e:
+                if self.strict:
+                    raise InputError(str(e), self.path, line_no) from None
+                notes.append(Warning_(f"line {line_no}: {e} (line skipped)", None, None, line_no))
+                continue
+            append_line(line_no)
+            append_pos(base + pos)
+            append_event(evid)
+            n += 1
+            if n >= next_ckpt:
+                ck = _Checkpoint(n, array("q", live), array("q", live.values()), tuple(los), tuple(his))
+                checkpoints.append(ck)
+                next_ckpt = n + max(CHECKPOINT_MIN, len(live) + len(los))
+
+        self.explicit, self.next_ckpt = explicit, next_ckpt
+        self.caching, self.hits, self.misses = caching, hits, misses
+
+    def states(self) -> TraceStates:
+        """Every state so far; the same object after later ``feed``\\s, grown to include them."""
+        overrides = self.overrides
+        file_values = tuple(
+            GmemFile(
+                id=fd,
+                size=end,
+                **({"max_page": overrides.gmem_max_page} if overrides.gmem_max_page is not None else {}),
+                mmap=overrides.gmem_mmap,
+                line=first_line,
+            )
+            for fd, (end, first_line, _) in self.files.items()
+        )
+        first = [f[2] for f in self.files.values()]
+        if self._states is None:
+            self._states = TraceStates(
+                self.text, self.log, self.checkpoints, file_values, first, self.notes, self.explicit,
+                f"QEMU trace {PurePath(self.path).name}", overrides,
+            )
+        else:
+            self._states.grown(file_values, first, self.explicit)
+        return self._states
+
+
 def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Replay:
     """Parse and replay a trace; raise ``InputError(msg, path, line)`` on a bad event line."""
-    overrides = overrides or Overrides()
-    track = "kvm_convert_memory" in text  # attributes are replayed only if the trace converts memory
-    explicit = False
-    log = _Log()
-    append_line, append_pos, append_event = log.line.append, log.pos.append, log.event.append
-    live: dict[int, int] = {}
-    los: list[int] = []
-    his: list[int] = []
-    checkpoints = [_Checkpoint(0, array("q"), array("q"), (), ())]
-    next_ckpt = CHECKPOINT_MIN
-    files: dict[int, list[int]] = {}  # fd -> [end of furthest binding, first line, first change]
-    notes: list[Warning_] = []
-    cache: dict[str, tuple[int, ...]] = {}  # event line tail -> (event id, *parse_set(tail))
-    caching, hits, misses = True, 0, 0
-    add_key, add_gpa, add_size, add_ua = log.key.append, log.gpa.append, log.size.append, log.ua.append
-    add_flags, add_gmem, add_off = log.flags.append, log.gmem.append, log.off.append
-    line_no, counted = 1, 0
-    n = 0  # changes so far
-    n_events = 0  # == len(log.key)
-    count = text.count
-
-    for m in _ANY_EVENT_RE.finditer(text):
-        pos = m.start()
-        line_no += count("\n", counted, pos)
-        counted = pos
-        is_set, tail = m.groups()
-        if not ("Slot#" in tail or "slot=" in tail and _SLOT_FIELD_RE.search(tail)) if is_set \
-                else not _START_FIELD_RE.search(tail):
-            later = _EVENT_RE.search(text, pos + 1, m.end())  # prose first, an event line after it?
-            if later is None:
-                continue
-            is_set, tail = later.group(1), later.group(3)
-        try:
-            if is_set:  # kvm_set_user_memory
-                ev = cache.get(tail) if caching else None
-                if ev is None:
-                    parsed = parse_set(tail)
-                    if parsed is None:  # cannot happen: _EVENT_RE saw the Slot# field
-                        continue
-                    key, as_, slot, flags, gpa, size, ua, fd, off, ret = parsed
-                    evid = -1
-                    if not ret:
-                        evid = n_events
-                        n_events += 1
-                        add_key(key)
-                        add_gpa(gpa)
-                        add_size(size)
-                        add_ua(ua)
-                        add_flags(flags)
-                        add_gmem(fd)
-                        add_off(off)
-                    if caching:
-                        misses += 1
-                        if len(cache) >= PARSE_CACHE:
-                            cache.clear()
-                            caching = misses < 4 * hits  # distinct lines: the cache only costs
-                        cache[tail] = (evid, *parsed)
-                else:
-                    hits += 1
-                    evid, key, as_, slot, flags, gpa, size, ua, fd, off, ret = ev
-                if ret:
-                    notes.append(Warning_(f"slot {slot} (as {as_}): KVM returned {ret} for this line, "
-                                          "so it changes nothing", as_, slot, line_no))
-                    continue
-                if size == 0:
-                    if key not in live:
-                        notes.append(Warning_(f"slot {slot} (as {as_}): deleted but not created by the trace "
-                                              "(an excerpt?): nothing to delete", as_, slot, line_no))
-                        continue
-                    del live[key]
-                else:
-                    live[key] = n
-                    if fd >= 0:
-                        f = files.get(fd)
-                        if f is None:
-                            files[fd] = [off + size, line_no, n]
-                        elif off + size > f[0]:
-                            f[0] = off + size
-                        if track:
-                            set_range(los, his, gpa, gpa + size, True)
-            else:
-                gpa, size, to_private = parse_convert(tail)
-                explicit = True
-                if not set_range(los, his, gpa, gpa + size, to_private):
-                    continue
-                evid = log.add_event(-1, int(to_private), gpa, size, 0, -1, 0)
-                n_events += 1
-        except _Bad as e:
-            raise InputError(str(e), path, line_no) from None
-        append_line(line_no)
-        append_pos(pos)
-        append_event(evid)
-        n += 1
-        if n >= next_ckpt:
-            ck = _Checkpoint(n, array("q", live), array("q", live.values()), tuple(los), tuple(his))
-            checkpoints.append(ck)
-            next_ckpt = n + max(CHECKPOINT_MIN, len(live) + len(los))
-
-    file_values = tuple(
-        GmemFile(
-            id=fd,
-            size=end,
-            **({"max_page": overrides.gmem_max_page} if overrides.gmem_max_page is not None else {}),
-            mmap=overrides.gmem_mmap,
-            line=first_line,
-        )
-        for fd, (end, first_line, _) in files.items()
-    )
-    states = TraceStates(
-        text, log, checkpoints, file_values, [f[2] for f in files.values()], notes, explicit,
-        f"QEMU trace {PurePath(path).name}", overrides,
-    )
+    replayer = Replayer(path, overrides, track="kvm_convert_memory" in text)
+    replayer.feed(text)
+    states = replayer.states()
     final = states[-1].layout
     validate.check_layout(final, path)
     return Replay(final, states)

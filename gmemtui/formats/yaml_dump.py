@@ -64,8 +64,12 @@ def dump_yaml(layout: Layout, header: str | None = None) -> str:
         out.append("guest_memfd:")
         for f in layout.files:
             users = sorted({s.slot for s in layout.slots if s.gmem == f.id})
-            bound = f"bound by slot{'s' if len(users) > 1 else ''} {', '.join(map(str, users))}" if users \
-                else "no slot binds it"
+            if len(users) > 12:  # a comment line, not a list of thousands
+                bound = f"bound by {len(users)} slots, {users[0]} to {users[-1]}"
+            elif users:
+                bound = f"bound by slot{'s' if len(users) > 1 else ''} {', '.join(map(str, users))}"
+            else:
+                bound = "no slot binds it"
             first = f"; first seen on line {f.line}" if f.line else ""
             out.append(_line(f"{_INDENT}- id: {f.id}", bound + first))
             if f.size is not None:

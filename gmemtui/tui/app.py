@@ -27,7 +27,7 @@ from gmemtui.tui.widgets.map_view import MapView
 from gmemtui.tui.widgets.slot_table import SlotTable, row_key
 from gmemtui.tui.widgets.summary import Summary
 from gmemtui.tui.widgets.title_bar import TitleBar
-from gmemtui.tui.widgets.warnings import Warnings, layout_warnings
+from gmemtui.tui.widgets.warnings import Warnings
 
 try:  # the command palette provider (written beside this app); the app works without it
     from gmemtui.tui.commands import GmemCommands
@@ -99,7 +99,7 @@ class GmemApp(App[None]):
         self.part = "start"
         self.level = 0
         self.focus_at: tuple[int, int] = (big.as_, big.gpa) if big else (0, 0)
-        self.warnings = layout_warnings(self.layout)
+        self.warnings = self.live.warnings(self.layout)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # tab / shift+tab are priority bindings (the screen's focus keys would take them first); on a
@@ -157,7 +157,7 @@ class GmemApp(App[None]):
         """Make ``layout`` the shown one and update every panel (called on every drag step)."""
         self.layout = layout
         self.coverage = self.live.compute(layout)
-        self.warnings = layout_warnings(layout)
+        self.warnings = self.live.warnings(layout)
         selected = None
         if self.selected is not None:
             try:
@@ -174,7 +174,7 @@ class GmemApp(App[None]):
         colours = tuple(c.hex for c in map_view.page_colours)
         self.table.show(self.coverage, self.warnings, selected)
         self.summary.show(self.coverage, colours)
-        self.explain.show(layout, *self.focus_at)
+        self.explain.show(layout, *self.focus_at, self.coverage, self.live.attributes)
         self.warnings_view.show(self.warnings)
         self.update_title()
 
@@ -206,7 +206,7 @@ class GmemApp(App[None]):
         if (message.as_, message.gpa) == self.focus_at:
             return
         self.focus_at = (message.as_, message.gpa)
-        self.explain.show(self.layout, message.as_, message.gpa)
+        self.explain.show(self.layout, message.as_, message.gpa, self.coverage, self.live.attributes)
 
     def on_slot_picked(self, message: SlotPicked) -> None:
         if message.key != self.selected:
@@ -216,15 +216,24 @@ class GmemApp(App[None]):
 
     def on_timeline_changed(self, message: object) -> None:
         index = getattr(message, "index", None)
-        if index is None or not self.loaded.states:
+        if index is not None:
+            self.show_state(index)
+
+    def show_state(self, index: int) -> None:
+        """Show state ``index`` of the loaded trace. Stepping through a trace is navigation, not an
+        edit: the state becomes the unmodified layout and the undo history starts again there; the
+        what-if settings the user chose stay."""
+        if not self.loaded.states:
             return
         state = self.loaded.states[index].layout
-        # keep the what-if settings the user chose while stepping through the trace
         cur = self.layout
         files = tuple(f if cur.file(f.id) is None else replace(f, max_page=cur.file(f.id).max_page)
                       for f in state.files)
-        self.commit(state.with_settings(policy=cur.policy, host_max_page=cur.host_max_page,
-                                        private_max_page=cur.private_max_page, files=files))
+        layout = state.with_settings(policy=cur.policy, host_max_page=cur.host_max_page,
+                                     private_max_page=cur.private_max_page, files=files)
+        self.history = History(layout)
+        self.saved_layout = layout
+        self.show(layout)
 
     # -- actions: view ------------------------------------------------------------------------------
 

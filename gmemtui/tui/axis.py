@@ -11,8 +11,11 @@ are found with ``bisect`` and only those are read, so drawing costs cells + runs
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress, count, islice
+from operator import ne
 
 
 @dataclass(frozen=True)
@@ -225,19 +228,29 @@ class RunIndex:
 Runs = Sequence[tuple[int, int, int]]
 
 
+def remember_span(old: Runs, new: Runs, span: tuple[int, int] | None) -> None:
+    """Record a range covering every run that differs between ``old`` and ``new`` (whoever spliced
+    ``new`` from ``old`` knows it), so ``changed_span`` need not compare the lists."""
+    _SPANS.append((old, new, span))
+
+
+_SPANS: deque[tuple[Runs, Runs, tuple[int, int] | None]] = deque(maxlen=8)
+
+
 def changed_span(old: Runs, new: Runs) -> tuple[int, int] | None:
     """The address range ``[lo, hi)`` covering every run that differs between two run lists (a
-    common head and tail are skipped: a drag changes the runs of one slot), or None if equal."""
+    common head and tail are skipped: a drag changes the runs of one slot), or None if equal; a
+    recorded superset of it where ``remember_span`` was told."""
+    for o, n_, span in _SPANS:
+        if o is old and n_ is new:
+            return span
     n, m = len(old), len(new)
     k = min(n, m)
-    p = 0
-    while p < k and old[p] == new[p]:
-        p += 1
+    # the first difference from each end, found by C loops (map/compress) rather than index by index
+    p = next(compress(count(), map(ne, old, new)), k)
     if p == n == m:
         return None
-    q = 0
-    while q < k - p and old[n - 1 - q] == new[m - 1 - q]:
-        q += 1
+    q = next(compress(count(), map(ne, islice(reversed(old), k - p), islice(reversed(new), k - p))), k - p)
     mid = [*old[p:n - q], *new[p:m - q]]
     return min(r[0] for r in mid), max(r[1] for r in mid)
 

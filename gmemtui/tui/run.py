@@ -13,6 +13,10 @@ from gmemtui.formats.loader import default_layout_path, load
 
 def main(args: argparse.Namespace) -> int:
     path = getattr(args, "file", None)
+    if path == "-" or getattr(args, "follow", False):  # a live trace: gmemtui.tui.follow
+        from gmemtui.tui.follow import main as follow
+
+        return follow(args)
     try:
         loaded = load(path or default_layout_path(), overrides_from(args))
     except InputError as e:

@@ -144,7 +144,7 @@ async def test_quit_with_unsaved_edits_asks(seed) -> None:
         assert app.is_running and app.screen is app.screen_stack[0]
 
 
-async def test_trace_steps_are_undoable(tmp_path) -> None:
+async def test_trace_steps_are_navigation_not_edits(tmp_path) -> None:
     path = tmp_path / "seed.trace"
     path.write_text(TRACE)
     loaded = load(str(path))
@@ -155,11 +155,18 @@ async def test_trace_steps_are_undoable(tmp_path) -> None:
         await pilot.press("left_square_bracket")
         await pilot.pause()
         assert [s.slot for s in app.layout.slots] == [0]
+        assert not app.dirty and not app.history.can_undo  # a step is not an edit
         await pilot.press("p", "left_square_bracket", "left_square_bracket")
         await pilot.pause()
+        # the what-if policy stays while stepping
         assert app.layout.slots[0].size == 0x80000000 and app.layout.policy == "whole-binding"
-        await pilot.press("u", "u", "u", "u")
-        assert app.layout == loaded.layout
+        assert not app.dirty
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await pilot.pause()
+        assert app.layout.slots == loaded.layout.slots
+        await pilot.press("q")  # nothing to lose: quits without asking
+        await pilot.pause()
+        assert not app.is_running
 
 
 def test_bad_file_exits_2_before_textual(tmp_path, capsys) -> None:

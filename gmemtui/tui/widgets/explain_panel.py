@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from gmemtui.core.coverage import Coverage
 from gmemtui.core.model import Layout, Slot
-from gmemtui.core.rules import SlotFacts, explain_frame, frame_verdict
+from gmemtui.core.rules import Attributes, SlotFacts, explain_frame, frame_verdict
 from gmemtui.tui.widgets.text_lines import TextLines
 
 
@@ -18,13 +19,20 @@ def slot_at(layout: Layout, as_: int, gpa: int) -> Slot | None:
     return None
 
 
-def explain_lines(layout: Layout, as_: int, gpa: int) -> list[tuple[str, str]]:
-    """(text, style) lines; plain data so tests can read them."""
+def explain_lines(layout: Layout, as_: int, gpa: int, coverage: Coverage | None = None,
+                  attrs: Attributes | None = None) -> list[tuple[str, str]]:
+    """(text, style) lines; plain data so tests can read them. ``coverage`` (of ``layout``) finds the
+    slot by bisection and ``attrs`` (its memory attributes) saves rebuilding them: the app passes
+    both on every drag step."""
     gpa -= gpa % layout.platform.base.bytes
-    slot = slot_at(layout, as_, gpa)
+    if coverage is not None:
+        sc = coverage.at(as_, gpa)
+        slot = sc.slot if sc is not None else None
+    else:
+        slot = slot_at(layout, as_, gpa)
     if slot is None:
         return [(f"explain {gpa:#x} · AS {as_} · in no slot (a hole)", "bold")]
-    facts = SlotFacts.of(layout, slot)
+    facts = SlotFacts.of(layout, slot, attrs)
     g = gpa >> facts.base_shift
     k, _ = frame_verdict(facts, g)
     private = facts.attrs.private_at(slot, g)
@@ -49,9 +57,10 @@ def explain_lines(layout: Layout, as_: int, gpa: int) -> list[tuple[str, str]]:
 class ExplainPanel(TextLines):
     DEFAULT_CSS = "ExplainPanel { height: auto; padding: 0 1; }"
 
-    def show(self, layout: Layout, as_: int, gpa: int) -> None:
+    def show(self, layout: Layout, as_: int, gpa: int, coverage: Coverage | None = None,
+             attrs: Attributes | None = None) -> None:
         text = Text()
-        for i, (line, style) in enumerate(explain_lines(layout, as_, gpa)):
+        for i, (line, style) in enumerate(explain_lines(layout, as_, gpa, coverage, attrs)):
             if i:
                 text.append("\n")
             text.append(line, style=style)

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from gmemtui.tui.widgets.map_host import MapHost
 
 
+TITLE_SLOTS = 12
+
+
 class FileBar(Bar):
     """Row 0: title (id, size, folio max, bindings); row 1: the bar; row 2: offset ticks."""
 
@@ -38,15 +41,19 @@ class FileBar(Bar):
     def title(self) -> str:
         layout = self.map.current
         f = layout.file(self.file_id)
-        size = layout.file_size(self.file_id)
+        bindings = self.bindings()  # by offset, and they never overlap: the last one ends furthest
         explicit = f is not None and f.size is not None
+        size = f.size if explicit else (bindings[-1].offset + bindings[-1].size if bindings else 0)
         parts = [f"guest_memfd {self.file_id}", fmt_size(size) + ("" if explicit else " (end of bindings)")]
         if f is not None:
             parts.append(f"folio {layout.platform.name_of(f.max_page)}")
             if f.mmap:
                 parts.append("mmap")
-        slots = ", ".join(f"slot {s.slot}" + (f" (AS {s.as_})" if s.as_ else "") for s in self.bindings())
-        parts.append(slots or "unbound")
+        if len(bindings) > TITLE_SLOTS:  # a title line has room for a few; the table lists them all
+            parts.append(f"{len(bindings)} bindings")
+        else:
+            parts.append(", ".join(f"slot {s.slot}" + (f" (AS {s.as_})" if s.as_ else "") for s in bindings)
+                         or "unbound")
         return " · ".join(parts)
 
     def inputs(self) -> object:

@@ -15,7 +15,7 @@ from textual.widget import Widget
 from gmemtui.core.coverage import Coverage, SlotCoverage
 from gmemtui.core.model import Layout, Slot
 from gmemtui.tui import palette
-from gmemtui.tui.axis import Axis, fit_bpc, linear, slot_scale
+from gmemtui.tui.axis import Axis, fit_bpc, linear, remember_span, slot_scale
 from gmemtui.tui.live import changed_positions
 from gmemtui.tui.widgets.bar import Bar
 from gmemtui.tui.widgets.file_bar import FileBar
@@ -226,9 +226,18 @@ class MapView(VerticalScroll):
                 return False
         for i in changed:
             self._where[id(self.coverage.slots[i])] = self._where.pop(id(self._grouped[i]))
+        slots: dict[tuple[str, int], list[Slot]] = {}
+        for k, j in placed:  # the slot lists of the bars too: a copy with the changed slots swapped
+            if k in self._slots:
+                if k not in slots:
+                    slots[k] = list(self._slots[k])
+                slots[k][j] = groups[k][j].slot
         for k, v in groups.items():
             self._groups[k] = tuple(v)
-            self._slots.pop(k, None)
+            if k in slots:
+                self._slots[k] = slots[k]
+            else:
+                self._slots.pop(k, None)
         self._grouped = self.coverage.slots
         return True
 
@@ -258,13 +267,20 @@ class MapView(VerticalScroll):
             memo.clear()  # entries of slots no longer shown (each keeps its runs, so ids stay unique)
         side = 1 if kind == "as" else 2
         changed = changed_positions(group, hit[0]) if hit is not None else None
+        span: tuple[int, int] | None = None
         if changed is not None:  # a drag: convert the changed slots only, splice them in
             parts = list(hit[2])
             for i in changed:
-                parts[i] = self._converted(group[i])[side]
+                before, parts[i] = parts[i], self._converted(group[i])[side]
+                for piece in (before, parts[i]):
+                    if piece:
+                        lo, hi = piece[0][0], piece[-1][1]
+                        span = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
         else:
             parts = [self._converted(sc)[side] for sc in group]
         runs = tuple(chain.from_iterable(parts))
+        if changed is not None:
+            remember_span(hit[1], runs, span)  # the bar's patch_cells need not compare the run lists
         self._runs[(kind, ident)] = (group, runs, parts)
         return runs
 

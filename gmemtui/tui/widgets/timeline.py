@@ -3,7 +3,9 @@
 A trace (docs/formats.md) is replayed into one layout per line that changed something; the app shows one of
 them at a time. This widget only knows positions: it owns ``index`` and tells the app with
 ``Timeline.Changed`` when it moves (key, click or drag on the bar), and the app swaps the layout.
-Drawn with the Line API so a long trace costs one short strip per repaint.
+Drawn with the Line API so a long trace costs one short strip per repaint. A live trace
+(``gmemtui.tui.follow``) grows ``states`` under it: ``grown`` moves to the newest state if that was
+shown, and the label says ``following`` or how many newer states there are.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class Timeline(Widget):
         # a trace's states are built on demand (gmemtui.formats.trace): look each one up once, not per repaint
         self._last_index = states[len(states) - 1].index if len(states) else 0
         self._label: tuple[int, str] | None = None
+        # a live trace (gmemtui --follow, gmemtui -): "following", "N newer", or how the input ended
+        self.live: str | None = None
         # start at the final state: the layout of a trace is its state after the last line (docs/formats.md)
         self.set_reactive(Timeline.index, self.validate_index(len(states) - 1 if index is None else index))
 
@@ -99,6 +103,34 @@ class Timeline(Widget):
         """Move by ``delta`` states (clamped at both ends)."""
         self.index = self.index + delta
 
+    @property
+    def following(self) -> bool:
+        """Showing the newest state: a live trace's new states are shown as they arrive."""
+        return self.index >= self._last_index
+
+    def restart(self, states: Sequence[Any]) -> None:
+        """Another trace in the same place (a live file that started again): show its first state."""
+        self.states = states
+        self._last_index = states[len(states) - 1].index if len(states) else 0
+        self._label = None
+        self.set_reactive(Timeline.index, 0)
+        self.refresh()
+
+    def grown(self, live: str | None = None, follow: bool | None = None) -> bool:
+        """``states`` grew (a live trace): move to the newest state if the newest was shown (or if
+        ``follow`` says so), else stay (the label then says how many newer states there are). True if
+        it moved."""
+        follow = self.following if follow is None else follow
+        self._last_index = self.states[len(self.states) - 1].index if len(self.states) else 0
+        self._label = None
+        if live is not None:
+            self.live = live
+        moved = follow and self.index != self._last_index
+        if moved:
+            self.index = self._last_index
+        self.refresh()
+        return moved
+
     def label(self) -> str:
         """The text of the first row, without styles (also used by tests and the tmux check)."""
         if not self.count:
@@ -110,6 +142,13 @@ class Timeline(Widget):
                 text = f"{head} · before the first trace line"
             else:
                 text = f"{head} · line {state.line}: {state.text.strip()}"
+            if self.live is not None:
+                newer = self._last_index - self.index
+                where = self.live
+                if newer:
+                    where = f"{newer} newer state{'s' if newer != 1 else ''} (] steps on)" + (
+                        f" · {self.live}" if self.live != "following" else "")
+                text = f"{head} · {where} · {text[len(head) + 3:]}"
             self._label = (self.index, text)
         return self._label[1]
 

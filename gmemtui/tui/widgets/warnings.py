@@ -7,17 +7,8 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from gmemtui.core.model import Layout, Warning_
+from gmemtui.core.model import Warning_
 from gmemtui.tui.widgets.text_update import set_text
-
-
-def layout_warnings(layout: Layout) -> list[Warning_]:
-    """``gmemtui.core.validate.layout_warnings`` where present; the layout's own notes otherwise."""
-    try:
-        from gmemtui.core.validate import layout_warnings as found
-    except ImportError:
-        return list(layout.notes)
-    return found(layout)
 
 
 def warnings_text(warnings: Sequence[Warning_]) -> Text:
