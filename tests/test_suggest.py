@@ -187,3 +187,13 @@ def test_keys_restrict_to_one_slot() -> None:
     lay = seed("whole-binding")
     assert suggest(lay, keys=[(0, 3)]).suggestions == ()
     assert [s.key for s in suggest(lay, keys=[(0, 5)]).suggestions] == [(0, 5)]
+
+
+def test_real_qemu_10_memfd_recording_gets_a_ua_move() -> None:
+    """QEMU 10 with memory-backend-memfd maps RAM 4K past a 2M boundary: every 2M page below 4G lost."""
+    lay = load(str(ROOT / "layouts" / "qemu-10.0" / "q35-memfd.trace")).layout
+    (s,) = suggest(lay).suggestions
+    assert s.kind == "ua" and s.gained == {"2M": 1022 << 20}
+    (e,) = s.edits
+    slot = lay.slots[lay.slot_index(e.key)]
+    assert abs(e.new - e.old) == K4 and (e.new - slot.gpa) % M2 == 0
