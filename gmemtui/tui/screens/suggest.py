@@ -154,7 +154,8 @@ class SuggestScreen(ModalScreen[None]):
         self._summary(s)
 
     def _summary(self, s: Suggestion | None) -> None:
-        text = summary_text(self.host.coverage, tuple(c.hex for c in self.host.map_view.page_colours))
+        bar = max(3, min(12, ((self.size.width or 120) - 95) // 3))  # narrow terminals: one line still
+        text = summary_text(self.host.coverage, tuple(c.hex for c in self.host.map_view.page_colours), bar)
         if s is not None:
             text.append("gain ", style="bold")
             text.append(gain_text(s.gained), style="bold green")
