@@ -250,3 +250,38 @@ def test_each_kind_is_found_and_exact(layout: Layout) -> None:
     c = combine(layout, found)
     gained, lost = reference_gain(layout, c.layout)
     assert gained == c.diff.gained and not any(lost.values())
+
+
+@st.composite
+def packed_layouts(draw: st.DrawFn) -> Layout:
+    """Bindings packed into one file with small gaps and drifting offsets: offset moves that collide
+    with their neighbours and push them (by whole largest pages), or are refused."""
+    n = draw(st.integers(2, 4))
+    slots, off, gpa = [], draw(st.integers(0, 600)) * BASE, TOP
+    for i in range(n):
+        size = draw(st.integers(1, 3)) * LADDER[1] + draw(st.sampled_from([0, BASE, 5 * BASE]))
+        slots.append(Slot(slot=i, gpa=gpa, size=size, ua=(1 << 40) + gpa, gmem=3, offset=off))
+        gpa += size + draw(st.sampled_from([0, LADDER[1], TOP]))
+        off += size + draw(st.integers(0, 4)) * BASE
+    size = draw(st.sampled_from([None, off, off + TOP]))
+    return Layout(slots=tuple(slots), files=(GmemFile(id=3, size=size, max_page=LADDER[1]),),
+                  policy=draw(st.sampled_from(["per-range", "whole-binding"])))
+
+
+@cfg(150)
+@given(packed_layouts())
+def test_offset_moves_in_a_packed_file(layout: Layout) -> None:
+    found = suggest(layout)
+    for s in found.suggestions:
+        pushed = sum(1 for e in s.edits if e.field == "offset") - 1
+        event(f"{s.kind}, {pushed} pushed")
+        check_suggestion(layout, s, reference=True)
+        if s.kind == "offset":
+            growth = max(0, apply(layout, s).file_size(3) - layout.file_size(3))
+            assert s.cost["file_grows"] == growth
+            for e in s.edits[1:]:
+                if e.what == "slot":
+                    assert (e.new - e.old) % TOP == 0 and e.new > e.old  # pushed up by whole 1G pages
+    c = combine(layout, found)
+    gained, lost = reference_gain(layout, c.layout)
+    assert gained == c.diff.gained and not any(lost.values())
