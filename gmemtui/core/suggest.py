@@ -14,14 +14,15 @@ leaves the guest-visible GPA ranges as they were, and fits the slot-id range.
 * ``setting``: a file's ``max_page`` (``folio-cap``) or ``host_max_page`` (``host-page``).
 
 Each kind is tried only where its reason appears in the slot's runs: a single change can only raise a
-frame whose first failing rule at the next size is one the change affects.
+frame whose first failing rule at the next size is one the change affects. The result types are in
+``suggest_model`` (re-exported here).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from gmemtui.core.coverage import Coverage, Memo, Run, SlotCoverage, compute, slot_runs
 from gmemtui.core.diff import Sweep, compare_slots
@@ -35,72 +36,9 @@ from gmemtui.core.suggest_kinds import (
     split_cuts,
     split_parts,
 )
-from gmemtui.core.suggest_text import UNFIXABLE_WHY, gain_text
+from gmemtui.core.suggest_model import KINDS, Edit, Key, Suggestion, Suggestions, Unfixable
+from gmemtui.core.suggest_text import UNFIXABLE_WHY
 from gmemtui.core.units import fmt_size
-
-KINDS = ("split", "offset", "ua", "setting")
-Key = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Edit:
-    """One change to a layout. ``what``: ``slot`` (a field of slot ``key``), ``split`` (slot ``key``
-    replaced by the slots in ``new``), ``file`` (a field of guest_memfd ``key``) or ``vm``."""
-
-    what: str
-    key: Key | int | None
-    field: str
-    old: object
-    new: object
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    kind: str
-    as_: int
-    slot: int  # the slot it is listed under
-    title: str  # "split slot 5 at 0x200000"
-    edits: tuple[Edit, ...]
-    changes: dict = field(hash=False)  # the JSON "changes"
-    cost: dict = field(hash=False)
-    cost_text: str = ""
-    gained: dict = field(default_factory=dict, hash=False)  # bytes per page size, as diff counts them
-    lost: dict = field(default_factory=dict, hash=False)
-    score: int = 0  # bytes times ladder rungs gained: the order "best gain first"
-    slots: tuple[Key, ...] = ()  # every slot whose coverage it changes
-    diff: Sweep | None = field(default=None, compare=False, hash=False)
-
-    @property
-    def key(self) -> Key:
-        return (self.as_, self.slot)
-
-    @property
-    def line(self) -> str:
-        """``split slot 5 at 0x200000: +2046M at 2M`` (what pastes into a review)."""
-        return f"{self.title}: {gain_text(self.gained)}"
-
-
-@dataclass(frozen=True)
-class Unfixable:
-    """Frames of one slot stopped by ``reason`` that no offered change recovers: ``bytes`` of them, the
-    smallest at ``page``."""
-
-    as_: int
-    slot: int
-    reason: str
-    why: str
-    page: str = ""
-    bytes: int = 0
-
-
-@dataclass(frozen=True)
-class Suggestions:
-    layout: Layout
-    suggestions: tuple[Suggestion, ...]  # best gain first
-    unfixable: tuple[Unfixable, ...]  # by (as, gpa)
-
-    def for_slot(self, key: Key) -> list[Suggestion]:
-        return [s for s in self.suggestions if key in s.slots]
 
 
 class _Context:
@@ -429,3 +367,6 @@ def _unfixable(ctx: _Context, sc: SlotCoverage, notes: list[tuple[str, str]]) ->
                 why = f"the slot ({size}) holds no whole aligned {ctx.name(bigger)} block; {why}"
         out.append(Unfixable(sc.slot.as_, sc.slot.slot, reason, why, ctx.names[k], nbytes))
     return out
+
+
+__all__ = ["KINDS", "Edit", "Suggestion", "Suggestions", "Unfixable", "page_map", "suggest"]
