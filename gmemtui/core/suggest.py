@@ -271,9 +271,10 @@ def _setting(ctx: _Context, scs: list[SlotCoverage], field_name: str, current: i
             continue
         if fid is None:
             make = ctx.maker(host_max_page=n)
-        else:
-            files = tuple(replace(f, max_page=n) if f.id == fid else f for f in ctx.layout.files)
-            make = ctx.maker(files=files)
+        else:  # only this file's slots are recomputed: change their facts, not the layout's file list
+            def make(slot: Slot, n: int = n) -> SlotFacts:
+                facts = ctx.make(slot)
+                return replace(facts, folio_max=n >> facts.base_shift)
         new = [ctx.coverage(sc.slot, make) for sc in scs]
         sweep = ctx.verify(scs, new)
         if sweep is not None:
