@@ -124,7 +124,7 @@ class _Bindings:
             if j < len(lst) and lst[j][0] < new + size:  # the nearest binding above starts inside it
                 return False
         for key, old, _, size in moves:
-            lst.remove((old, old + size, key))
+            del lst[bisect_left(lst, (old, old + size, key))]
         for key, _, new, size in moves:
             insort(lst, (new, new + size, key))
         return True

@@ -189,6 +189,7 @@ class FreeIds:
             self._used.setdefault(s.as_, set()).add(s.slot)
         self._limit = layout.platform.max_slot_id
         self._cursor: dict[int, int] = {}
+        self._memo: dict[tuple[int, int], list[int]] = {}  # (as, n) -> ids, until ids are taken
 
     def left(self, as_: int) -> int:
         return self._limit + 1 - len(self._used.get(as_, ()))
@@ -197,6 +198,8 @@ class FreeIds:
         """The n smallest unused ids (None: fewer are left)."""
         if self.left(as_) < n:
             return None
+        if (as_, n) in self._memo:
+            return list(self._memo[as_, n])
         used = self._used.get(as_, set())
         out: list[int] = []
         i = self._cursor.get(as_, 0)
@@ -204,12 +207,14 @@ class FreeIds:
             if i not in used:
                 out.append(i)
             i += 1
-        return out
+        self._memo[as_, n] = out
+        return list(out)
 
     def take(self, as_: int, n: int) -> list[int] | None:
         """Like ``smallest``, and no longer free afterwards (for combining several splits)."""
         got = self.smallest(as_, n)
         if got is not None:
+            self._memo.clear()
             self._used.setdefault(as_, set()).update(got)
             self._cursor[as_] = got[-1] + 1 if got else self._cursor.get(as_, 0)
         return got
