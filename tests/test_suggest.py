@@ -197,3 +197,22 @@ def test_real_qemu_10_memfd_recording_gets_a_ua_move() -> None:
     (e,) = s.edits
     slot = lay.slots[lay.slot_index(e.key)]
     assert abs(e.new - e.old) == K4 and (e.new - slot.gpa) % M2 == 0
+
+
+def test_memfd_ua_under_whole_binding_needs_the_split_and_the_ua_move_together() -> None:
+    """The seed with QEMU 10's memfd ua (4K past a 2M boundary): under whole-binding neither a split
+    nor a ua move helps alone; one suggestion makes both."""
+    lay = seed("whole-binding")
+    i = lay.slot_index((0, 5))
+    lay = lay.with_slot(i, ua=lay.slots[i].ua + K4)
+    found = suggest(lay)
+    (s,) = found.for_slot((0, 5))
+    assert s.kind == "split"
+    assert s.title == "split slot 5 at 0x200000 and move its ua 0x7f24afd01000 -> 0x7f24afd00000"
+    assert s.gained == {"2M": 2046 << 20} and "host mapping must move" in s.cost_text
+    (e,) = s.edits
+    assert [p.ua for p in e.new] == [0x7F24AFD00000, 0x7F24AFE00000]
+    new = apply(lay, s)
+    assert layout_errors(new, "x") == []
+    d = compare(lay, new)
+    assert {k: v for k, v in d.gained.items() if v} == s.gained and not d.any_loss

@@ -133,6 +133,18 @@ def _split(ctx: _Context, sc: SlotCoverage, notes: dict) -> Suggestion | None:
     facts = make(slot)
     target = slot_runs(facts, ctx.memo)
     cuts = split_cuts(slot, target, ctx.page_bytes, ctx.base, facts.uses_gmem)
+    ua_old = slot.ua
+    if not cuts and any(r.reason == "ua-misaligned" and facts.uses_gmem(r.private) for r in target):
+        # QEMU 10's memfd RAM: ua 4K past a 2M boundary. Neither a split nor a ua move helps alone
+        # under whole-binding; together they do. The ua move is the smallest that gives the per-range
+        # target its best, then the cuts are made on that target.
+        pick = _smallest_reaching(ctx, _ua_moves(ctx, slot, make))
+        if pick is not None:
+            moved = replace(slot, ua=slot.ua + pick[1])
+            target = pick[2].runs
+            new_cuts = split_cuts(moved, target, ctx.page_bytes, ctx.base, facts.uses_gmem)
+            if new_cuts:
+                slot, cuts = moved, new_cuts
     if not cuts:
         stuck = next((r for r in target if facts.uses_gmem(r.private) and r.reason), None)
         why = f" ({stuck.reason} at {ctx.next_name(stuck.page)})" if stuck else ""
@@ -150,12 +162,19 @@ def _split(ctx: _Context, sc: SlotCoverage, notes: dict) -> Suggestion | None:
         return None
     at = ", ".join(hex(c) for c in cuts)
     left = ctx.ids.left(slot.as_) - len(cuts)
-    changes = {"at": list(cuts), "parts": [{"slot": p.slot, "gpa": p.gpa, "size": p.size, "ua": p.ua,
-                                            "offset": p.offset} for p in parts]}
-    cost = {"slots_added": len(cuts), "slot_ids_left": left}
+    changes: dict = {"at": list(cuts), "parts": [{"slot": p.slot, "gpa": p.gpa, "size": p.size, "ua": p.ua,
+                                                  "offset": p.offset} for p in parts]}
+    cost: dict = {"slots_added": len(cuts), "slot_ids_left": left}
     text = f"{len(cuts)} slot{'s' if len(cuts) > 1 else ''} more, {left} ids left in AS {slot.as_}"
-    edit = Edit("split", slot.key, "parts", slot, parts)
-    return _build(ctx, "split", sc, f"split slot {slot.slot} at {at}", [edit], changes, cost, text, sweep)
+    title = f"split slot {slot.slot} at {at}"
+    if slot.ua != ua_old:
+        n = ctx.name(ctx.congruence(slot.gpa, slot.ua))
+        changes["ua"] = {"old": ua_old, "new": slot.ua}
+        cost["host_mapping"] = f"map slot {slot.slot}'s memory at a ua congruent with its gpa mod {n}"
+        text += f"; the host mapping must move: ua ≡ gpa mod {n}"
+        title += f" and move its ua {ua_old:#x} -> {slot.ua:#x}"
+    edit = Edit("split", slot.key, "parts", sc.slot, parts)
+    return _build(ctx, "split", sc, title, [edit], changes, cost, text, sweep)
 
 
 def _then(old: SlotCoverage, new: SlotCoverage, reason: str) -> str:
@@ -235,16 +254,21 @@ def _offset(ctx: _Context, sc: SlotCoverage, notes: dict) -> Suggestion | None:
     return _build(ctx, "offset", sc, title, edits, changes, cost, text, sweep)
 
 
+def _ua_moves(ctx: _Context, slot: Slot, make) -> list[tuple]:
+    """(rung, move, coverage) for the smallest ua move that makes gfn ≡ ugfn modulo each rung."""
+    tried = []
+    for n in ctx.sizes[1:]:
+        if (slot.gpa - slot.ua) % n:
+            moves = [d for d in congruent_moves(slot.ua, slot.gpa, n) if slot.ua + d + slot.size <= 1 << 64]
+            if moves:
+                tried.append((n, moves[0], ctx.coverage(replace(slot, ua=slot.ua + moves[0]), make)))
+    return tried
+
+
 def _ua(ctx: _Context, sc: SlotCoverage, notes: dict) -> Suggestion | None:
     slot = sc.slot
     B, U = slot.gpa, slot.ua
-    tried = []
-    for n in ctx.sizes[1:]:
-        if (B - U) % n == 0:
-            continue
-        moves = [d for d in congruent_moves(U, B, n) if U + d + slot.size <= 1 << 64]
-        if moves:
-            tried.append((n, moves[0], ctx.coverage(replace(slot, ua=U + moves[0]))))
+    tried = _ua_moves(ctx, slot, ctx.make)
     pick = _smallest_reaching(ctx, tried)
     if pick is None:
         return None
@@ -328,7 +352,7 @@ def suggest(layout: Layout, keys: Iterable[Key] | None = None, cov: Coverage | N
             continue
         settings_wanted = settings_wanted or bool(reasons & {"host-page", "folio-cap"})
         small.append(sc)
-        if "whole-binding" in reasons and layout.policy == "whole-binding":
+        if layout.policy == "whole-binding" and reasons & {"whole-binding", "ua-misaligned"}:
             out.append(_split(ctx, sc, notes))
         if reasons & {"whole-binding", "offset-misaligned"} and sc.slot.gmem is not None:
             out.append(_offset(ctx, sc, notes))
