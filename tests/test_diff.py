@@ -213,13 +213,13 @@ def test_only_old_and_only_new(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_text_and_markdown_forms(capsys: pytest.CaptureFixture[str]) -> None:
     d = compare(load(SEED).layout, Overrides(policy="whole-binding").apply(load(SEED).layout))
     text = format_text(d, "before.yaml", "after.yaml", Painter(False))
-    assert ("AS 0 [0x200000, 0x80000000) 2046M  lost   2M → 4K  not 2M: whole-binding"
+    assert ("AS 0 [0x200000, 0x80000000) 2046 MiB  lost   2M → 4K  not 2M: whole-binding"
             "  (old slot 5; new slot 5)") in text
-    assert "lost:   2M 2046M" in text and "LOSS: 2046M" in text and "\x1b[" not in text
+    assert "lost:   2M 2046 MiB" in text and "LOSS: 2046 MiB" in text and "\x1b[" not in text
     assert "\x1b[" in format_text(d, "before.yaml", "after.yaml", Painter(True))
     md = format_markdown(d, "before.yaml", "after.yaml")
     assert "\x1b[" not in md and max(len(x) for x in md.splitlines()) <= 80
-    assert re.search(r"\| 0\s+\|\s+0x200000 \|\s+2046M \| 2M\s+\| 4K\s+\| not 2M: whole-binding\s+\|", md)
+    assert re.search(r"\| 0\s+\|\s+0x200000 \|\s+2046 MiB \| 2M\s+\| 4K\s+\| not 2M: whole-binding\s+\|", md)
     rc, out, _ = cli(capsys, SEED, SPLIT, "--markdown", "--policy", "whole-binding")
     assert rc == 0 and "\x1b[" not in out and max(len(x) for x in out.splitlines()) <= 80
 

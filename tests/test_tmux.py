@@ -132,8 +132,8 @@ def layout_copy(tmp_path: Path) -> Path:
 def run_gmemtui(layout_copy: Path) -> Iterator[Callable[..., Tmux]]:
     sessions: list[Tmux] = []
 
-    def start(*args: str) -> Tmux:
-        t = Tmux([str(GMEMTUI), *args], cwd=layout_copy.parent)
+    def start(*args: str, size: tuple[int, int] = (140, 45)) -> Tmux:
+        t = Tmux([str(GMEMTUI), *args], cwd=layout_copy.parent, size=size)
         sessions.append(t)
         return t
 
@@ -193,6 +193,21 @@ def test_seed_view_policy_key_and_quit(run_gmemtui, layout_copy: Path) -> None:
     assert _process_gone(pid)  # its shell reaped it before writing the status
 
 
+def test_the_seed_at_80x24_shows_slot_5_and_the_save_key(run_gmemtui) -> None:
+    """The smallest terminal of docs/tui.md: the built-in seed in 80x24 tells its story unscrolled."""
+    t = run_gmemtui(size=(80, 24))
+    text = t.wait_for(lambda s: "^s Save" in s and "2047M" in s, "slot 5's row and the save key")
+    lines = text.rstrip("\n").splitlines()
+    assert len(lines) == 24 and max(len(ln) for ln in lines) <= 80
+    assert "QEMU q35 SEV-SNP" in lines[0]  # the title keeps the layout name
+    row5 = _row(text, "pc.ram", "0x100000", "2047M")
+    assert "0.05%" in row5 and "99.95%" in row5
+    assert "^s Save" in lines[-1] and "? Help" in lines[-1]
+    assert _row(text, "explain", "slot 5") and any(ln.startswith("╰") for ln in lines)  # map unclipped
+    t.keys("q")
+    assert t.wait_exit() == 0
+
+
 def test_save_after_a_keyboard_nudge_changes_only_the_edited_values(run_gmemtui, layout_copy: Path) -> None:
     from gmemtui.core import edit
     from gmemtui.formats.loader import load
@@ -245,7 +260,8 @@ def test_drag_slot5_start_with_the_mouse_then_policy_and_undo(run_gmemtui, layou
     lines = text.splitlines()
     y = axis_row(text) + 1  # the GPA bar is the row under its axis labels
     x0, x1 = lines[y - 1].index("0x100000"), lines[y - 1].index("0x200000")
-    assert lines[y + 1][x0] == "5"  # the slot numbers under the bar: slot 5 starts in this column
+    # the slot numbers under the bar (and its attribute row): slot 5 starts in this column
+    assert any(ln[x0:x0 + 2] == "5─" for ln in lines[y + 1:y + 6])
     t.mouse(0, x0, y)  # press on slot 5's start edge
     mid = (x0 + x1) // 2
     for x in (x0 + 3, mid - 5, mid):

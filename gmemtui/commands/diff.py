@@ -16,7 +16,7 @@ from gmemtui.commands.textfmt import Painter, md_table, pct, use_colour, wrap
 from gmemtui.core.coverage import Coverage
 from gmemtui.core.diff import Change, Diff, compare
 from gmemtui.core.model import Layout, Overrides
-from gmemtui.core.units import fmt_size_approx
+from gmemtui.core.units import fmt_amount
 from gmemtui.formats.loader import load
 
 
@@ -50,13 +50,13 @@ def _why(c: Change, names: Sequence[str]) -> str:
 
 
 def _totals(cov: Coverage, names: Sequence[str]) -> str:
-    parts = [f"{n} {fmt_size_approx(b)} ({pct(b, cov.size)})" if b else f"{n} 0"
+    parts = [f"{n} {fmt_amount(b)} ({pct(b, cov.size)})" if b else f"{n} 0 B"
              for n, b in ((n, cov.total[n]) for n in names)]
     return " · ".join(parts)
 
 
 def _bytes(counts: dict[str, int], names: Sequence[str]) -> str:
-    parts = [f"{n} {fmt_size_approx(counts[n])}" for n in names if counts[n]]
+    parts = [f"{n} {fmt_amount(counts[n])}" for n in names if counts[n]]
     return " · ".join(parts) or "none"
 
 
@@ -67,7 +67,7 @@ def _slots(label: str, slots: list[int]) -> str:
 def verdict_line(d: Diff) -> str:
     if d.any_loss:
         total = sum(d.lost.values())
-        return f"LOSS: {fmt_size_approx(total)} mapped in both sides got a smaller page"
+        return f"LOSS: {fmt_amount(total)} mapped in both sides got a smaller page"
     return "No loss: no frame mapped in both sides got a smaller page"
 
 
@@ -76,12 +76,12 @@ def format_text(d: Diff, old_file: str, new_file: str, paint: Painter) -> str:
     index = {n: i for i, n in enumerate(names)}
     out = [paint("gmemtui diff (by GPA, per address space)", "1")]
     for label, lay, cov, file in (("old", d.old, d.old_cov, old_file), ("new", d.new, d.new_cov, new_file)):
-        size = fmt_size_approx(cov.size)
+        size = fmt_amount(cov.size)
         out.append(f"{label}  {file} · policy {lay.policy} · {size}: {_totals(cov, names)}")
     out.append("")
     if d.changes:
         out.append(paint(f"changes ({len(d.changes)}):", "1"))
-        rows = [(f"AS {c.as_}", f"[{c.gpa:#x}, {c.end:#x})", fmt_size_approx(c.size), _why(c, names))
+        rows = [(f"AS {c.as_}", f"[{c.gpa:#x}, {c.end:#x})", fmt_amount(c.size), _why(c, names))
                 for c in d.changes]
         w = [max(len(r[i]) for r in rows) for i in range(4)]
         for c, r in zip(d.changes, rows, strict=True):
@@ -96,7 +96,7 @@ def format_text(d: Diff, old_file: str, new_file: str, paint: Painter) -> str:
         if lst:
             out.append(paint(f"{label} ({len(lst)}):", "1"))
             for o in lst:
-                out.append(f"  AS {o.as_} [{o.gpa:#x}, {o.end:#x}) {fmt_size_approx(o.size)}"
+                out.append(f"  AS {o.as_} [{o.gpa:#x}, {o.end:#x}) {fmt_amount(o.size)}"
                            + paint(f"  ({_slots(label.split()[-1], o.slots)})", "2"))
         else:
             out.append(f"{label}: none")
@@ -113,15 +113,15 @@ def format_markdown(d: Diff, old_file: str, new_file: str) -> str:
     rows = []
     for label, lay, cov, file in (("old", d.old, d.old_cov, old_file), ("new", d.new, d.new_cov, new_file)):
         out.extend(wrap(f"{label}: `{file}`", first="- "))
-        rows.append([label, lay.policy, fmt_size_approx(cov.size)]
-                    + [fmt_size_approx(cov.total[n]) if cov.total[n] else "-" for n in names])
+        rows.append([label, lay.policy, fmt_amount(cov.size)]
+                    + [fmt_amount(cov.total[n]) if cov.total[n] else "-" for n in names])
     out.append("")
     out.extend(md_table(["side", "policy", "size", *names], rows, right=tuple(range(2, 3 + len(names)))))
     out.append("")
     if d.changes:
         out.append("Changes:")
         out.append("")
-        rows = [[str(c.as_), f"{c.gpa:#x}", fmt_size_approx(c.size), c.old, c.new, _why(c, names)]
+        rows = [[str(c.as_), f"{c.gpa:#x}", fmt_amount(c.size), c.old, c.new, _why(c, names)]
                 for c in d.changes]
         out.extend(md_table(["as", "gpa", "size", "old", "new", "why (new)"], rows, right=(1, 2)))
     else:
@@ -131,7 +131,7 @@ def format_markdown(d: Diff, old_file: str, new_file: str) -> str:
         if lst:
             out.append(f"{label}:")
             out.append("")
-            rows = [[str(o.as_), f"{o.gpa:#x}", f"{o.end:#x}", fmt_size_approx(o.size)] for o in lst]
+            rows = [[str(o.as_), f"{o.gpa:#x}", f"{o.end:#x}", fmt_amount(o.size)] for o in lst]
             out.extend(md_table(["as", "gpa", "end", "size"], rows, right=(1, 2, 3)))
         else:
             out.append(f"{label}: none.")

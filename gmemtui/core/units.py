@@ -46,3 +46,22 @@ def fmt_size_approx(nbytes: int) -> str:
             value = nbytes / (1 << shift)
             return f"{value:.1f}{suffix}" if value < 100 else f"{value:.0f}{suffix}"
     return f"{nbytes}B"
+
+
+AMOUNT_UNITS = (("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10))
+
+
+def fmt_amount(nbytes: int) -> str:
+    """An amount of memory that cannot be read as a page size: ``2.0 MiB``, ``2046 MiB``, ``0 B``
+    (``2M`` is a page size on this screen; the amounts always carry a binary unit). The largest unit
+    it is at least one of, or a smaller one that shows it exactly in at most four digits."""
+    for i, (unit, shift) in enumerate(AMOUNT_UNITS):
+        if nbytes < 1 << shift:
+            continue
+        if nbytes % (1 << shift):
+            for smaller, sshift in AMOUNT_UNITS[i + 1:]:
+                if nbytes % (1 << sshift) == 0 and nbytes >> sshift < 10000:
+                    return f"{nbytes >> sshift} {smaller}"
+        value = nbytes / (1 << shift)
+        return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{nbytes} B"

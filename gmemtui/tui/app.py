@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
 
 from gmemtui.core import edit
 from gmemtui.core.coverage import Coverage
-from gmemtui.core.model import Layout
+from gmemtui.core.model import Layout, Slot
 from gmemtui.formats.loader import Loaded
 from gmemtui.tui import palette
 from gmemtui.tui.history import History
@@ -37,25 +38,36 @@ except ImportError:  # pragma: no cover
     _COMMANDS = App.COMMANDS
 
 
-def B(key: str, action: str, description: str, id: str, show: bool = True, priority: bool = False) -> Binding:
-    return Binding(key, action, description, show=show, id=id, priority=priority)
+def B(key: str, action: str, description: str, id: str, show: bool = True, priority: bool = False,
+      group: Binding.Group | None = None) -> Binding:
+    return Binding(key, action, description, show=show, id=id, priority=priority, group=group)
+
+
+ZOOM = Binding.Group("Zoom", compact=True)  # the footer shows "+- Zoom" (narrow terminals: every key fits)
+TRACE = Binding.Group("Trace", compact=True)
 
 
 class GmemApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "gmemtui"
+    # screen classes for app.tcss: what folds on a short or narrow terminal (docs/tui.md)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     COMMANDS = _COMMANDS
     BINDINGS = [
         B("q", "quit", "Quit", "quit"),
         B("question_mark,f1", "help", "Help", "help"),
-        B("plus,equals_sign", "zoom(1)", "Zoom in", "zoom_in"),
-        B("minus", "zoom(-1)", "Zoom out", "zoom_out"),
+        B("plus,equals_sign", "zoom(1)", "Zoom in", "zoom_in", group=ZOOM),
+        B("minus", "zoom(-1)", "Zoom out", "zoom_out", group=ZOOM),
+        B("0", "fit", "Fit: all of the guest on the bar", "fit", show=False),
         B("left", "pan(-1)", "Pan left", "pan_left", show=False),
         B("right", "pan(1)", "Pan right", "pan_right", show=False),
         B("home", "view_home", "View start", "view_home", show=False),
         B("end", "view_end", "View end", "view_end", show=False),
         B("s", "toggle_scale", "Slot scale", "toggle_scale"),
         B("tab", "select(1)", "Next slot", "next_slot", show=False, priority=True),
+        B("down", "select(1)", "Next slot", "row_down", show=False),
+        B("up", "select(-1)", "Previous slot", "row_up", show=False),
         B("shift+tab", "select(-1)", "Previous slot", "prev_slot", show=False, priority=True),
         B("e", "cycle_part", "Edit part (start/end/slot/binding)", "cycle_part", show=False),
         B("n", "cycle_step", "Nudge step (4K/2M/1G)", "cycle_step", show=False),
@@ -65,8 +77,8 @@ class GmemApp(App[None]):
         B("h", "cycle_host", "Host page", "cycle_host", show=False),
         B("v", "cycle_private", "Private cap", "cycle_private", show=False),
         B("g", "cycle_gmem", "Folio size", "cycle_gmem", show=False),
-        B("left_square_bracket", "trace_step(-1)", "Trace back", "trace_back", show=False),
-        B("right_square_bracket", "trace_step(1)", "Trace forward", "trace_forward", show=False),
+        B("left_square_bracket", "trace_step(-1)", "Trace back", "trace_back", group=TRACE),
+        B("right_square_bracket", "trace_step(1)", "Trace forward", "trace_forward", group=TRACE),
         B("u,ctrl+z", "undo", "Undo", "undo"),
         B("U,ctrl+y", "redo", "Redo", "redo", show=False),
         B("ctrl+s", "save", "Save", "save"),
@@ -98,8 +110,17 @@ class GmemApp(App[None]):
         self.selected: tuple[int, int] | None = big.key if big else None
         self.part = "start"
         self.level = 0
-        self.focus_at: tuple[int, int] = (big.as_, big.gpa) if big else (0, 0)
+        self.focus_at: tuple[int, int] = self._lesson_frame(big) if big else (0, 0)
         self.warnings = self.live.warnings(self.layout)
+        self.timeline = None
+
+    def _lesson_frame(self, slot: Slot) -> tuple[int, int]:
+        """Where the explain panel opens: the first frame of the smallest page size in the biggest
+        slot (the seed's 4K head, a teaching layout's lesson), not a frame that passes every rule."""
+        runs = next((sc.runs for sc in self.coverage.slots if sc.slot.key == slot.key), ())
+        names = self.layout.platform.names
+        worst = min(runs, key=lambda r: (names.index(r.page), r.gpa), default=None)
+        return slot.as_, worst.gpa if worst is not None else slot.gpa
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # tab / shift+tab are priority bindings (the screen's focus keys would take them first); on a
@@ -109,10 +130,16 @@ class GmemApp(App[None]):
         # the suggestions panel previews a layout: edits wait until it is closed
         if getattr(self.screen, "blocks_app_edits", False):
             return action in ("quit", "help", "command_palette")
+        if action == "trace_step" and self.timeline is None:
+            return False  # no trace: [ and ] leave the footer
         return True
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        return {**super().get_theme_variable_defaults(), **palette.theme_defaults()}
+        try:
+            dark = self.current_theme.dark
+        except Exception:  # before the theme is set up
+            dark = True
+        return {**super().get_theme_variable_defaults(), **palette.theme_defaults(dark)}
 
     def compose(self) -> ComposeResult:
         self.title_bar = TitleBar(id="title")
@@ -136,16 +163,46 @@ class GmemApp(App[None]):
         yield self.summary
         yield self.explain
         yield self.warnings_view
-        yield Footer()
+        self.footer = Footer()
+        yield self.footer
 
     def on_mount(self) -> None:
         self.show(self.layout)
+        # every layout of the main screen (a resize among them) shares the rows out again
+        self.screen.screen_layout_refresh_signal.subscribe(self, lambda _screen: self.fit_screen())
+        self.call_after_refresh(self.fit_screen)
         # a new theme may bring its own page colours ($gmem-page-N); the signal comes once they are set
         self.theme_changed_signal.subscribe(self, self._theme_changed)
 
     def _theme_changed(self, _theme: object) -> None:
         self.map_view.theme_changed()
         self.show(self.layout)
+
+    def fit_screen(self) -> None:
+        """Share the rows (docs/tui.md, "Every terminal size"): the map folds until the title, the
+        footer, one explain line and a few table rows (the selected one among them) fit beside it;
+        on a tall terminal the bars thicken as long as the table keeps up to 12 rows."""
+        if not self.is_mounted or not self.screen_stack:
+            return
+        screen = self.screen_stack[0]
+        height, width = screen.size.height, screen.size.width
+        short = height < 30
+        known = {self.title_bar, self.map_view, self.table, self.summary, self.explain, self.warnings_view,
+                 self.footer}
+        others = sum(w.outer_size.height for w in screen.children if w not in known and w.display)
+        key = (height, width, others, len(self.warnings), len(self.layout.slots), self.map_view._structure)
+        if key == getattr(self, "_fitted", None):
+            return
+        self._fitted = key
+        warnings = min(len(self.warnings), 1 if short else 6)
+        fixed = 2 + others + (1 if short else 2) + (3 if short else 4) + warnings
+        slots = len(self.layout.slots)
+        budget = height - fixed - 1 - min(slots, 4)
+        thick = min(height - fixed - 1 - min(slots, 12), height // 2)
+        self.map_view.fold(max(budget, 0), thick)
+        self.footer.compact = width < 120
+        self.explain.set_wrap(not short)  # a short terminal: one line per page size, cut with "…"
+        self.table.scroll_to_cursor()
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -170,7 +227,10 @@ class GmemApp(App[None]):
         if focus is not None:
             self.focus_at = focus
         map_view = self.map_view
+        shape = map_view._structure
         map_view.update(layout, self.coverage, self.selected)
+        if map_view._structure is not shape:  # other bars: fold them for this terminal again
+            self.call_after_refresh(self.fit_screen)
         colours = tuple(c.hex for c in map_view.page_colours)
         self.table.show(self.coverage, self.warnings, selected)
         self.summary.show(self.coverage, colours)
@@ -241,8 +301,14 @@ class GmemApp(App[None]):
         self.map_view.zoom(direction, focus=self.focus_at[1])
         self.update_title()
 
+    def action_fit(self) -> None:
+        self.map_view.fit()
+        self.update_title()
+
     def action_pan(self, direction: int) -> None:
-        self.map_view.pan(direction)
+        if not self.map_view.pan(direction):
+            where = "start" if direction < 0 else "last slot"
+            self.notify(f"the view is at the {where} of the guest (0: all of the guest)")
         self.update_title()
 
     def action_view_home(self) -> None:
@@ -280,9 +346,34 @@ class GmemApp(App[None]):
     def action_nudge(self, direction: int) -> None:
         if self.selected is None:
             return
-        new = edit.nudge(self.history.present, self.selected, self.part, direction, self.level)
+        old = self.history.present
+        new = edit.nudge(old, self.selected, self.part, direction, self.level)
         self.layout = new
         self.commit(new, self._selected_slot_focus())
+        self._say_nudge(old, new, direction)
+
+    def _say_nudge(self, old: Layout, new: Layout, direction: int) -> None:
+        """A nudge that did nothing, stopped short, or went to a boundary rather than by one step says so."""
+        key, part = self.selected, self.part
+        assert key is not None
+        step = edit.granule(old, self.level)
+        name = old.platform.name_of(step)
+        before = edit.value_of(old.slots[old.slot_index(key)], part)
+        after = edit.value_of(new.slots[new.slot_index(key)], part)
+        target = (before // step + 1) * step if direction > 0 else max((before - 1) // step * step, 0)
+        what = f"slot {key[1]} {part} ({'offset' if part == 'binding' else 'gpa'})"
+        if new == old:
+            self.notify(f"{what} cannot move {'up' if direction > 0 else 'down'} by {name}: a neighbour, "
+                        "address 0, the file's end or the slot's own size is in the way", severity="warning")
+        elif after != target:
+            self.notify(f"{what} stopped at {after:#x}, not {target:#x}: clamped by a neighbour, address 0, "
+                        "the file's end or the smallest slot size")
+        elif before % step:
+            self.notify(f"{what} snapped from {before:#x} to the {name} boundary {after:#x}")
+
+    def action_set_policy(self, policy: str) -> None:
+        """A policy by name (the command palette's "Set policy ..." entries)."""
+        self.commit(self.history.present.with_settings(policy=policy))
 
     def action_cycle_policy(self) -> None:
         self.commit(edit.cycle_policy(self.history.present))
@@ -310,6 +401,12 @@ class GmemApp(App[None]):
         self.history = self.history.redo()
         self.show(self.history.present)
 
+    def on_key(self, event: events.Key) -> None:
+        # without a trace the [ ] bindings are off (and out of the footer): say why instead of nothing
+        if event.key in ("left_square_bracket", "right_square_bracket") and self.timeline is None \
+                and len(self.screen_stack) == 1:
+            self.notify("no trace loaded: [ and ] step through a trace's states")
+
     def action_trace_step(self, delta: int) -> None:
         if self.timeline is None:
             self.notify("no trace loaded: [ and ] step through a trace's states")
@@ -335,17 +432,17 @@ class GmemApp(App[None]):
         if not self.dirty:
             self.exit()
             return
-        try:
-            from gmemtui.tui.screens.confirm import ConfirmScreen
-        except ImportError:
-            self.exit()
-            return
+        from gmemtui.tui.screens.confirm import QuitScreen
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def answered(answer: str | None) -> None:
+            if answer == "quit":
                 self.exit()
+            elif answer == "save":
+                from gmemtui.tui.save import save
 
-        self.push_screen(ConfirmScreen("Quit and lose your unsaved edits?"), answered)
+                save(self, then=self.exit)
+
+        self.push_screen(QuitScreen(), answered)
 
     def action_save(self) -> None:
         from gmemtui.tui.save import save

@@ -281,3 +281,28 @@ def patch_cells(cells: list[tuple[int | None, bool]], axis: Axis, old: Runs,
 
 def _first(t: tuple[int, ...]) -> int:
     return t[0]
+
+
+def boundary_marks(axis: Axis, sizes: Sequence[int], min_gap: int = 3) -> list[tuple[int, int]]:
+    """(column, ladder index) of page-size boundaries to mark on a slot-scale axis, where the scale
+    changes from piece to piece and the hex labels name only piece starts: in each piece, the
+    boundaries of the largest ladder size (not the base page) that has some inside the piece, if
+    they are at least ``min_gap`` columns apart (at most width / min_gap marks)."""
+    out: list[tuple[int, int]] = []
+    if axis.bpc:
+        return out
+    for p in axis.pieces:
+        span, w = p.g1 - p.g0, p.x1 - p.x0
+        if span <= 0 or w < min_gap:
+            continue
+        for k in range(len(sizes) - 1, 0, -1):
+            size = sizes[k]
+            g = (p.g0 // size + 1) * size
+            if g >= p.g1:
+                continue  # no boundary of this size inside: try the next smaller one
+            if size * w >= min_gap * span:
+                while g < p.g1:
+                    out.append((p.x0 + (g - p.g0) * w // span, k))
+                    g += size
+            break
+    return out

@@ -1,11 +1,13 @@
 """Page-size colours and glyphs of the map.
 
 Colours are theme variables (``$gmem-page-0`` for the base page, ``$gmem-page-1`` for the next size,
-...), so a theme may override them; the defaults are from the Okabe-Ito palette, which stays
-distinguishable under the common colour-vision deficiencies (orange / sky blue / bluish green /
-blue). Each size also has its own glyph, getting denser as pages grow, so the map reads without
-colour (``NO_COLOR``); a cell where several sizes meet shows the smallest size's colour with the
-``MIXED`` glyph.
+..., ``$gmem-selected`` for the selected slot's line), so a theme may override them; the defaults are
+from the Okabe-Ito palette, which stays distinguishable under the common colour-vision deficiencies,
+with a dark-background set (orange / sky blue / bluish green / blue) and a light-background set
+(vermillion / blue / dark green / purple), each at least 3:1 (WCAG contrast) against its theme's
+background (tested). Each size also has its own glyph, the base page (the bad news) the densest
+and the largest page the lightest, so the map reads without colour (``NO_COLOR``); a cell where
+several sizes meet shows the smallest size's colour with the ``MIXED`` glyph.
 """
 
 from __future__ import annotations
@@ -17,8 +19,14 @@ from textual.color import Color
 
 # Okabe & Ito (2008), "Color Universal Design": orange, sky blue, bluish green, blue
 DEFAULT_COLOURS: tuple[str, ...] = ("#E69F00", "#56B4E9", "#009E73", "#0072B2")
-GLYPHS: tuple[str, ...] = ("░", "▒", "▓", "█")
+# the same hues darkened for a light background: vermillion, blue, dark bluish green, purple
+LIGHT_COLOURS: tuple[str, ...] = ("#C05000", "#0066A8", "#00745A", "#6A3D9A")
+# the selected slot: reddish purple, a hue no page size uses
+SELECTED = {"dark": "#CC79A7", "light": "#9E3D74"}
+GLYPHS: tuple[str, ...] = ("█", "▓", "▒", "░")
 MIXED = "▚"
+# on a slot-scale axis row: a boundary of ladder size 1 (2M), of size 2 or more (1G)
+BOUNDARY: tuple[str, ...] = ("╷", "╷", "╻")
 HOLE = " "
 MAX_SIZES = len(GLYPHS)
 
@@ -28,9 +36,25 @@ def variable(k: int) -> str:
     return f"gmem-page-{k}"
 
 
-def theme_defaults() -> dict[str, str]:
+def theme_defaults(dark: bool = True) -> dict[str, str]:
     """For ``App.get_theme_variable_defaults``: used where the theme sets no page colours."""
-    return {variable(k): c for k, c in enumerate(DEFAULT_COLOURS)}
+    colours = DEFAULT_COLOURS if dark else LIGHT_COLOURS
+    return {**{variable(k): c for k, c in enumerate(colours)},
+            "gmem-selected": SELECTED["dark" if dark else "light"]}
+
+
+def contrast(a: Color, b: Color) -> float:
+    """The WCAG 2 contrast ratio of two colours (1 to 21)."""
+
+    def luminance(c: Color) -> float:
+        def channel(v: int) -> float:
+            s = v / 255
+            return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b)
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def glyph(k: int | None, mixed: bool = False) -> str:
@@ -42,6 +66,10 @@ def glyph(k: int | None, mixed: bool = False) -> str:
 def colour(variables: Mapping[str, str], k: int) -> Color:
     k = min(k, MAX_SIZES - 1)
     return Color.parse(variables.get(variable(k), DEFAULT_COLOURS[k]))
+
+
+def selected_colour(variables: Mapping[str, str]) -> Color:
+    return Color.parse(variables.get("gmem-selected", SELECTED["dark"]))
 
 
 def styles(variables: Mapping[str, str], background: str | None = None) -> tuple[Style, ...]:

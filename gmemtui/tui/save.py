@@ -44,7 +44,9 @@ def suggested_path(app: SaveHost) -> str:
     return path.name
 
 
-def save(app: SaveHost) -> None:
+def save(app: SaveHost, then: Callable[[], object] | None = None) -> None:
+    """Save; ``then`` runs after a successful write (quit after "Save and quit"), not after a failure
+    or a cancelled "save as"."""
     layout = app.history.present
     if app.loaded.kind == "yaml" and app.path_opened:
         try:
@@ -54,12 +56,20 @@ def save(app: SaveHost) -> None:
             app.notify(f"not saved: {e}", severity="error")
             return
         app.saved(text, app.loaded.path)
+        if then is not None:
+            then()
         return
     from gmemtui.tui.screens.confirm import ConfirmScreen, SaveAsScreen
 
     def write(path: str, force: bool) -> bool:
         try:
-            text = dump_yaml(layout)
+            # a YAML layout (the built-in seed) keeps its comments and order; a trace is dumped
+            text = save_text(app.original_text, app.original_layout, layout) if app.loaded.kind == "yaml" \
+                else dump_yaml(layout)
+        except (InputError, ValueError) as e:
+            app.notify(f"not saved: {e}", severity="error")
+            return True
+        try:
             write_new(path, text, force=force)
         except InputError as e:
             if not force and Path(path).exists():
@@ -70,6 +80,8 @@ def save(app: SaveHost) -> None:
             app.notify(f"cannot write {path}: {e.strerror or e}", severity="error")
             return True
         app.saved(text, path)
+        if then is not None:
+            then()
         return True
 
     def chosen(path: str | None) -> None:

@@ -19,7 +19,7 @@ async def test_drag_slot5_start_to_2m_turns_it_all_2m(seed) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await zoom_to(pilot, app, K64)  # 64K per cell from GPA 0: slot 5 starts at column 16
         bar = app.query_one("#gpa-0")
-        assert bar.render_line(1).text[14:18] == "░░░░"
+        assert bar.line(1).text[14:18] == "████"
         await pilot.mouse_down(bar, offset=(16, 1))
         for x in (18, 21, 24):
             await pilot.hover(bar, offset=(x, 1))
@@ -30,8 +30,8 @@ async def test_drag_slot5_start_to_2m_turns_it_all_2m(seed) -> None:
         row = app.table.values("0:5")
         assert (row["gpa"], row["gmem @ offset"]) == ("0x180000", "19 @ 0x180000")
         assert row["4K"] != "-" and row["2M"] != "100%"
-        text = bar.render_line(1).text
-        assert text[16:24] == " " * 8 and text[24:32] == "░" * 8 and text[32:40] == "▒" * 8
+        text = bar.line(1).text
+        assert text[16:24] == " " * 8 and text[24:32] == "█" * 8 and text[32:40] == "▓" * 8
         assert not app.history.can_undo  # nothing committed before mouse-up
         status = app.query_one(".as-box").border_subtitle
         assert status == "dragging slot 5 start: gpa 0x180000, offset 0x180000 · snap 4K"
@@ -44,8 +44,8 @@ async def test_drag_slot5_start_to_2m_turns_it_all_2m(seed) -> None:
         assert app.coverage.slot(SLOT5).bytes == {"4K": 0, "2M": s.size, "1G": 0}
         row = app.table.values("0:5")
         assert (row["gpa"], row["4K"], row["2M"]) == ("0x200000", "-", "100%")
-        text = bar.render_line(1).text
-        assert text[16:32] == " " * 16 and set(text[32:]) == {"▒"}
+        text = bar.line(1).text
+        assert text[16:32] == " " * 16 and set(text[32:]) == {"▓"}
         assert "0x200000" in str(app.explain.render()) and "2M ✓" in str(app.explain.render())
         assert len(app.history.past) == 1  # the whole drag is one undo step
         await pilot.press("u")
@@ -73,7 +73,7 @@ async def test_drag_a_binding_along_its_file(seed) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await zoom_to(pilot, app, K64)
         bar = app.query_one("#file-33")  # pc.rom's own file: 128K at offset 0, columns 0-1
-        assert bar.render_line(1).text[:3] == "░░ "
+        assert bar.line(1).text[:3] == "██ "
         before = slot(app, (0, 3))
         await pilot.mouse_down(bar, offset=(1, 1))
         for x in (3, 6, 9):
@@ -84,7 +84,7 @@ async def test_drag_a_binding_along_its_file(seed) -> None:
         assert after.offset == 0x80000
         assert (after.gpa, after.size, after.ua) == (before.gpa, before.size, before.ua)
         assert app.table.values("0:3")["gmem @ offset"] == "33 @ 0x80000"
-        assert bar.render_line(1).text[:10] == " " * 8 + "░░"
+        assert bar.line(1).text[:10] == " " * 8 + "██"
 
 
 async def test_drags_are_blocked_by_neighbours(seed) -> None:

@@ -35,6 +35,13 @@ def test_seed_layout(snap_compare) -> None:
     assert snap_compare(app_for("layouts/qemu-snp-seed.yaml"), terminal_size=SIZE)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=["80x24", "120x40", "200x60"])
+def test_seed_at_terminal_size(snap_compare, size: tuple[int, int]) -> None:
+    """docs/tui.md "Every terminal size": at 80x24 the map folds (file bars without offset ticks),
+    nothing is clipped, slot 5's row, an explain line, ^s and ? show; taller terminals thicken the bars."""
+    assert snap_compare(app_for("layouts/qemu-snp-seed.yaml"), terminal_size=size)
+
+
 def test_zoomed_view(snap_compare) -> None:
     """Zoomed in around the start of the GPA axis: the ROM slots and slot 5's 4K head get cells."""
     assert snap_compare(app_for("layouts/qemu-snp-seed.yaml"), terminal_size=SIZE,

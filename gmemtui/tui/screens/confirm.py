@@ -9,10 +9,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 _CSS = """
-ConfirmScreen, SaveAsScreen {
+ConfirmScreen, SaveAsScreen, QuitScreen {
     align: center middle;
 }
-ConfirmScreen > Vertical, SaveAsScreen > Vertical {
+ConfirmScreen > Vertical, SaveAsScreen > Vertical, QuitScreen > Vertical {
     width: auto;
     min-width: 40;
     max-width: 90%;
@@ -21,16 +21,16 @@ ConfirmScreen > Vertical, SaveAsScreen > Vertical {
     background: $surface;
     padding: 1 2;
 }
-ConfirmScreen Label, SaveAsScreen Label {
+ConfirmScreen Label, SaveAsScreen Label, QuitScreen Label {
     width: auto;
     margin-bottom: 1;
 }
-ConfirmScreen Horizontal, SaveAsScreen Horizontal {
+ConfirmScreen Horizontal, SaveAsScreen Horizontal, QuitScreen Horizontal {
     width: auto;
     height: auto;
     align-horizontal: right;
 }
-ConfirmScreen Button, SaveAsScreen Button {
+ConfirmScreen Button, SaveAsScreen Button, QuitScreen Button {
     margin-left: 2;
 }
 SaveAsScreen Input {
@@ -71,6 +71,35 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class QuitScreen(ModalScreen[str | None]):
+    """Quit with unsaved edits: "save" (s: save, then quit), "quit" (y: lose them) or None (n, esc)."""
+
+    DEFAULT_CSS = _CSS
+    BINDINGS = [
+        Binding("s", "answer('save')", "Save and quit"),
+        Binding("y", "answer('quit')", "Quit without saving"),
+        Binding("n,escape", "answer(None)", "Cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("You have unsaved edits.", id="question")
+            with Horizontal():
+                yield Button("Save and quit (s)", variant="success", id="save")
+                yield Button("Quit without saving (y)", variant="warning", id="quit")
+                yield Button("Cancel (n)", variant="primary", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#save", Button).focus()  # enter keeps the edits
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None if event.button.id == "cancel" else event.button.id)
+
+    def action_answer(self, answer: str | None) -> None:
+        self.dismiss(answer)
 
 
 class SaveAsScreen(ModalScreen[str | None]):

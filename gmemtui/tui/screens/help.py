@@ -84,6 +84,14 @@ def legend_table(screen: Screen, names: tuple[str, ...] | None = None) -> Table:
         else:
             meaning += f"; the explain panel names the rule that stops {names[k + 1]}"
         table.add_row(sample, label, meaning)
+    from gmemtui.tui import attributes
+
+    for glyph, word, meaning in attributes.LEGEND:  # the thin row under each GPA bar
+        table.add_row(Text(glyph * 6), word, "attribute row: " + meaning)
+    small, large = (names[1], names[-1]) if len(names) > 1 else ("large", "large")
+    table.add_row(Text(f"{palette.BOUNDARY[1]}  {palette.BOUNDARY[-1]}"), "bounds",
+                  f"axis row in slot scale: a {small} boundary ({palette.BOUNDARY[1]}) or a {large} "
+                  f"one ({palette.BOUNDARY[-1]}), where those pages may start")
     return table
 
 

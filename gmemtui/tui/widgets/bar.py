@@ -24,7 +24,7 @@ from textual.widget import Widget
 from gmemtui.core import edit
 from gmemtui.core.model import Layout
 from gmemtui.tui import palette
-from gmemtui.tui.axis import Axis, RunIndex, patch_cells, ticks
+from gmemtui.tui.axis import Axis, RunIndex, boundary_marks, patch_cells, ticks
 
 if TYPE_CHECKING:
     from gmemtui.tui.widgets.map_host import MapHost
@@ -104,13 +104,18 @@ def label_row(width: int, labels: Iterable[tuple[int, str, Style]], base: Style)
 
 
 class Bar(Widget):
-    """One bar of the map (3 rows). Subclasses say what it shows: intervals, runs, hit test."""
+    """One bar of the map. Subclasses say what it shows: intervals, runs, hit test.
+
+    A bar has logical rows (``BAR_ROW``, ``TICK_ROW``, ...; subclasses add theirs) and ``rows``, the
+    logical rows shown top to bottom: the map folds a bar on a short terminal by leaving rows out,
+    and thickens it on a tall one by repeating ``BAR_ROW`` (docs/tui.md, "Every terminal size")."""
 
     DEFAULT_CSS = """
     Bar { height: 3; width: 1fr; }
     """
     BAR_ROW = 1
     TICK_ROW = 0  # the row of axis labels (subclasses say which)
+    ROWS: tuple[int, ...] = (0, 1, 2)  # the logical rows shown when nothing is folded
 
     def __init__(self, map_view: MapHost, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -127,7 +132,18 @@ class Bar(Widget):
         self._styles: tuple = ()  # (base style, page colours, accent) the styles below come from
         self.base_style = Style()
         self.page_styles: tuple[Style, ...] = ()
-        self.dim_style = self.title_style = self.selected_style = Style()
+        self.dim_style = self.title_style = self.selected_style = self.private_style = Style()
+        self.rows: tuple[int, ...] = self.ROWS
+        self.styles.height = len(self.ROWS)
+
+    def set_rows(self, rows: tuple[int, ...]) -> None:
+        """Show these logical rows top to bottom (none: the bar is hidden)."""
+        if rows == self.rows:
+            return
+        self.rows = rows
+        self.display = bool(rows)
+        self.styles.height = max(len(rows), 1)
+        self.refresh()
 
     # -- what the bar shows (subclasses) ------------------------------------------------------------
 
@@ -195,9 +211,9 @@ class Bar(Widget):
             else:
                 self._strips[y] = new
                 dirty.append(y)
-        if dirty:  # one region: each refresh costs the compositor a pass
-            top = min(dirty)
-            self.refresh(Region(0, top, width, max(dirty) - top + 1))
+        ys = [y for y, row in enumerate(self.rows) if row in dirty]
+        if ys:  # one region: each refresh costs the compositor a pass
+            self.refresh(Region(0, ys[0], width, ys[-1] - ys[0] + 1))
 
     def inputs(self) -> object:
         """The model objects this bar shows (its slots' coverage, ...), compared by identity."""
@@ -253,13 +269,20 @@ class Bar(Widget):
             self.dim_style = base + Style(dim=True)
             self.title_style = base + Style(bold=True)
             self.selected_style = base + Style(color=self.map.accent.rich_color, bold=True)
+            self.private_style = base + Style(bold=True)  # the attribute row: private solid, shared dim
+
+    def line(self, row: int) -> Strip:
+        """Logical row ``row`` as drawn now (wherever it is shown, or not)."""
+        self._prepare()
+        strip = self._strips.get(row)
+        if strip is None:
+            strip = self._strips[row] = self.draw_row(row, self.size.width)
+        return strip
 
     def render_line(self, y: int) -> Strip:
-        self._prepare()
-        strip = self._strips.get(y)
-        if strip is None:
-            strip = self._strips[y] = self.draw_row(y, self.size.width)
-        return strip
+        if y >= len(self.rows):
+            return Strip.blank(self.size.width, self.base())
+        return self.line(self.rows[y])
 
     def bar_strip(self, width: int) -> Strip:
         styles = self.page_styles
@@ -274,6 +297,13 @@ class Bar(Widget):
         end = hex(axis.hi)
         if not axis.bpc and width - len(end) > (labels[-1][0] + len(labels[-1][1]) if labels else -1):
             labels.append((width - len(end), end, style))  # the slot scale's last address, right-aligned
+        if not axis.bpc:  # slot scale: where the large pages may start (docs/tui.md)
+            sizes = [p.bytes for p in self.map.current.platform.ladder]
+            used = [(x - 1, x + len(text)) for x, text, _ in labels]
+            marks = [(x, palette.BOUNDARY[min(k, len(palette.BOUNDARY) - 1)], style)
+                     for x, k in boundary_marks(axis, sizes)
+                     if x < width and not any(a <= x <= b for a, b in used)]
+            labels = sorted(labels + marks, key=lambda t: t[0])
         return label_row(width, labels, style)
 
     # -- mouse --------------------------------------------------------------------------------------

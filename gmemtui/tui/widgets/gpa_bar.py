@@ -1,16 +1,18 @@
-"""The GPA bar of one address space: hex axis, slots coloured by page size, slot labels."""
+"""The GPA bar of one address space: hex axis, slots coloured by page size, the attribute row
+(private or shared), slot labels."""
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.style import Style
 from textual.strip import Strip
 
 from gmemtui.core.model import Slot
+from gmemtui.core.rules import Attributes
+from gmemtui.tui import attributes
 from gmemtui.tui.axis import Axis
+from gmemtui.tui.labels import label_cells
 from gmemtui.tui.widgets.bar import Bar, spans
 
 if TYPE_CHECKING:
@@ -18,11 +20,17 @@ if TYPE_CHECKING:
 
 
 class GpaBar(Bar):
-    """Row 0: GPA ticks; row 1: the bar; row 2: slot numbers (the selected slot underlined)."""
+    """Logical rows: 0 GPA ticks, 1 the bar, 3 private/shared, 2 slot numbers (the selected slot
+    underlined); shown in that order (``ROWS``)."""
+
+    LABEL_ROW = 2
+    ATTR_ROW = 3
+    ROWS = (0, 1, 3, 2)
 
     def __init__(self, map_view: MapHost, as_: int, *, id: str | None = None) -> None:
         super().__init__(map_view, id=id, classes="gpa-bar")
         self.as_ = as_
+        self._attrs: tuple[object, Attributes] | None = None
 
     def slots(self) -> list[Slot]:
         return self.map.slots_of("as", self.as_)
@@ -39,7 +47,15 @@ class GpaBar(Bar):
     def row_inputs(self, axis: Axis, base: Style) -> dict[int, object]:
         # the Slot objects themselves: an edit replaces one and keeps the others, so comparing the
         # tuples is an identity check for all but the dragged slot
-        return {2: (axis, base, self.map.accent, self.map.selected, tuple(self.slots()))}
+        slots = tuple(self.slots())
+        return {self.LABEL_ROW: (axis, base, self.map.accent, self.map.selected, slots),
+                self.ATTR_ROW: (axis, base, self.map.accent, slots, self.map.current.private)}
+
+    def attrs(self) -> Attributes:
+        private = self.map.current.private
+        if self._attrs is None or self._attrs[0] is not private:
+            self._attrs = (private, Attributes.of(self.map.current))
+        return self._attrs[1]
 
     def draw_row(self, y: int, width: int) -> Strip:
         text = self.base_style
@@ -47,9 +63,19 @@ class GpaBar(Bar):
             return self.tick_strip(width, self.dim_style)
         if y == self.BAR_ROW:
             return self.bar_strip(width)
-        if y == 2:
+        if y == self.LABEL_ROW:
             return self._label_strip(width, text)
+        if y == self.ATTR_ROW:
+            return self._attr_strip(width)
         return Strip.blank(width, text)
+
+    def _attr_strip(self, width: int) -> Strip:
+        """Private frames as a heavy line, shared as a dashed one (docs/tui.md): visible without hover."""
+        shift = self.map.current.platform.base_shift
+        cells = attributes.attribute_cells(self.axis.bounds(), self.slots(), self.attrs().bounds, shift)
+        private, other = self.private_style, self.dim_style
+        out = ((attributes.GLYPHS[c], private if c == attributes.PRIVATE else other) for c in cells)
+        return Strip(spans(out), width).crop(0, width)
 
     def _label_strip(self, width: int, text: Style) -> Strip:
         """Slot numbers at their start columns; the selected slot's extent drawn as a line."""
@@ -90,53 +116,10 @@ class GpaBar(Bar):
         return None
 
     def frame_at(self, x: int) -> tuple[int, int] | None:
+        """The first frame of a slot in column x, else the address of the hole there: the explain
+        panel then says it is a hole instead of still explaining the last slot."""
         lo, hi = self.axis.cell(x)
         for s in self.slots():
             if s.gpa < max(hi, lo + 1) and lo < s.end:
                 return self.as_, max(lo, s.gpa)
-        return None
-
-
-
-def label_cells(axis: Axis, slots: Sequence[Slot], sel: int, width: int) -> tuple[list[str], list[bool]]:
-    """The label row: each slot's number at its start column unless it would overlap the previous
-    label; the selected slot (index ``sel``) drawn whatever, with a line over its extent. Returns the
-    characters and which of them belong to the selected slot.
-
-    ``slots`` are sorted by gpa and the axis maps addresses to columns monotonically, so the slots
-    that cannot get a label (they start in a column already labelled) are skipped by bisection:
-    the row costs its labels, not every slot (512 slots on 130 columns)."""
-    chars = [" "] * width
-    selected = [False] * width
-    starts = [s.gpa for s in slots]
-    n = len(slots)
-    last = -1
-    i = max(bisect_right(starts, axis.lo) - 1, 0)
-    while i < n:
-        if last >= 0 and i != sel:
-            # every slot starting before the address of column last+1 is in a labelled column
-            j = bisect_left(starts, axis.at(last + 1), i)
-            i = sel if i <= sel < j else j
-            if i >= n:
-                break
-        s = slots[i]
-        x = axis.x_of(s.gpa)
-        if x is None and s.gpa < axis.lo < s.end:
-            x = 0
-        if x is None:
-            if s.gpa >= axis.hi:
-                break
-            i += 1
-            continue
-        is_sel = i == sel
-        if is_sel:
-            end_x = axis.x_of(s.end - 1)
-            for c in range(x, width if end_x is None else end_x + 1):
-                chars[c], selected[c] = "─", True
-        if x > last or is_sel:
-            label = str(s.slot)[: width - x]
-            for c, ch in enumerate(label):
-                chars[x + c], selected[x + c] = ch, is_sel
-            last = x + len(label)
-        i += 1
-    return chars, selected
+        return (self.as_, lo) if 0 <= lo else None

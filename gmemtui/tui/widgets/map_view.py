@@ -15,7 +15,7 @@ from textual.widget import Widget
 from gmemtui.core.coverage import Coverage, SlotCoverage
 from gmemtui.core.model import Layout, Slot
 from gmemtui.tui import palette
-from gmemtui.tui.axis import Axis, fit_bpc, linear, remember_span, slot_scale
+from gmemtui.tui.axis import Axis, linear, remember_span, slot_scale
 from gmemtui.tui.live import changed_positions
 from gmemtui.tui.widgets.bar import Bar
 from gmemtui.tui.widgets.file_bar import FileBar
@@ -39,6 +39,18 @@ def structure(layout: Layout) -> tuple[tuple[int, tuple[int, ...]], ...]:
         if f.id not in seen:
             placed[spaces[0]].append(f.id)
     return tuple((a, tuple(ids)) for a, ids in placed.items())
+
+
+def fold_levels(max_thick: int = 4) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
+    """(thickness, GPA bar rows, file bar rows) from the richest to the barest (docs/tui.md): thicker
+    bars first, then the file bars lose their offset ticks, their titles, themselves; last the GPA
+    bar loses its ticks and its attribute row. The slot labels and the bar itself always stay."""
+    out = []
+    for t in range(max_thick, 0, -1):
+        out.append((t, (0, *(1,) * t, 3, 2), (0, *(1,) * t, 2)))
+    out += [(1, (0, 1, 3, 2), (0, 1)), (1, (0, 1, 3, 2), (1,)), (1, (0, 1, 3, 2), ()),
+            (1, (1, 3, 2), ()), (1, (1, 2), ())]
+    return out
 
 
 def _in_place(old: Slot, new: Slot) -> bool:
@@ -92,6 +104,7 @@ class MapView(VerticalScroll):
         self.bpc = 0  # 0: fit the whole guest on first use
         self.start = 0
         self._structure = structure(layout)
+        self.fold_level = (1, GpaBar.ROWS, FileBar.ROWS)
         self.page_colours: tuple[Color, ...] = tuple(Color.parse(c) for c in palette.DEFAULT_COLOURS)
         self.accent = Color.parse("#CC79A7")
 
@@ -101,9 +114,36 @@ class MapView(VerticalScroll):
             box.border_title = f"AS {as_} · GPA"
             box.border_subtitle = self.describe()
             with box:
-                yield GpaBar(self, as_, id=f"gpa-{as_}")
+                gpa = GpaBar(self, as_, id=f"gpa-{as_}")
+                gpa.set_rows(self.fold_level[1])
+                yield gpa
                 for fid in files:
-                    yield FileBar(self, fid, id=f"file-{fid}")
+                    bar = FileBar(self, fid, id=f"file-{fid}")
+                    bar.set_rows(self.fold_level[2])
+                    yield bar
+
+    # -- folding (docs/tui.md, "Every terminal size") --------------------------------------------------
+
+    def height_at(self, level: tuple[int, tuple[int, ...], tuple[int, ...]]) -> int:
+        """Rows the map takes at a fold level: per address space its border and GPA bar, the files."""
+        files = sum(len(f) for _, f in self._structure)
+        return len(self._structure) * (2 + len(level[1])) + files * len(level[2])
+
+    def fold(self, budget: int, thick_budget: int | None = None) -> int:
+        """Show the richest fold level whose height fits ``budget`` rows (thicker bars only within
+        ``thick_budget``); the barest if none fits (then the map scrolls). Returns the height."""
+        thick_budget = budget if thick_budget is None else min(budget, thick_budget)
+        levels = fold_levels()
+        chosen = levels[-1]
+        for level in levels:
+            if self.height_at(level) <= (thick_budget if level[0] > 1 else budget):
+                chosen = level
+                break
+        if chosen != self.fold_level:
+            self.fold_level = chosen
+            for bar in self.bars():
+                bar.set_rows(chosen[1] if isinstance(bar, GpaBar) else chosen[2])
+        return self.height_at(chosen)
 
     def on_mount(self) -> None:
         self.theme_changed()
@@ -112,7 +152,7 @@ class MapView(VerticalScroll):
         """Take the page colours from the theme's variables (``$gmem-page-N``, see ``palette``)."""
         variables = self.app.theme_variables
         self.page_colours = tuple(palette.colour(variables, k) for k in range(palette.MAX_SIZES))
-        self.accent = Color.parse(variables.get("accent", "#CC79A7"))
+        self.accent = palette.selected_colour(variables)  # the selected slot: a hue no page size has
         self.redraw()
 
     # -- state --------------------------------------------------------------------------------------
@@ -315,7 +355,11 @@ class MapView(VerticalScroll):
         return self.current.platform.base.bytes
 
     def _max_bpc(self, width: int) -> int:
-        return max(fit_bpc(self.extent(), width, self._base()), self._base())
+        """The most bytes per cell: the whole guest on the bar (a multiple of the base page, not
+        always a power of two, so zooming out never leaves part of the bar blank)."""
+        base = self._base()
+        per = -(-self.extent() // max(width, 1))
+        return max(-(-per // base) * base, base)
 
     def axis_for(self, intervals: list[tuple[int, int]], width: int) -> Axis:
         """The axis of a bar showing these intervals (slot scale) at this width; the same Axis object
@@ -333,12 +377,20 @@ class MapView(VerticalScroll):
             self._axes[key] = axis
         return axis
 
-    def _set_view(self, bpc: int, start: int) -> None:
+    def _set_view(self, bpc: int, start: int) -> bool:
+        """Go to this view, kept within the guest: at most the whole guest on the bar, the bar never
+        starting past the last slot. False if the view did not change (a pan at the end)."""
         width = self.bar_width()
-        bpc = max(self._base(), min(bpc, self._max_bpc(width)))
-        start = max(0, start - start % bpc)
+        fit = self._max_bpc(width)
+        # at most the fit, or the power of two just above it (a cell size that divides 2M moves)
+        bpc = max(self._base(), min(bpc, max(fit, 1 << max(fit - 1, 0).bit_length())))
+        last = max(0, -(-(self.extent() - width * bpc) // bpc) * bpc)
+        start = min(max(0, start - start % bpc), last)
+        if (self.mode, self.bpc, self.start) == (LINEAR, bpc, start):
+            return False
         self.mode, self.bpc, self.start = LINEAR, bpc, start
         self.redraw()
+        return True
 
     def _linear_now(self) -> tuple[int, int]:
         width = self.bar_width()
@@ -346,10 +398,11 @@ class MapView(VerticalScroll):
             return self.bpc, self.start
         return self._max_bpc(width), 0
 
-    def zoom(self, direction: int, anchor: tuple[int, int] | None = None, focus: int | None = None) -> None:
+    def zoom(self, direction: int, anchor: tuple[int, int] | None = None, focus: int | None = None) -> bool:
         """Halve (direction > 0) or double the bytes per cell, keeping ``anchor`` (column, address: the
         mouse for the wheel) in place; for keys the address ``focus`` (the explained frame: the edited
-        edge or the frame last under the mouse), else the middle. The slot scale turns linear."""
+        edge or the frame last under the mouse), else the middle. The slot scale turns linear.
+        Cell sizes are powers of two (so at 2M per cell a cell is one 2M page) up to the fit."""
         bpc, start = self._linear_now()
         width = self.bar_width()
         if anchor is None and focus is not None:
@@ -357,14 +410,19 @@ class MapView(VerticalScroll):
             anchor = ((focus - start) // bpc if inside else width // 2, focus)
         if anchor is None:
             anchor = (width // 2, start + width // 2 * bpc)
-        new = bpc // 2 if direction > 0 else bpc * 2
+        power = 1 << max(bpc - 1, 0).bit_length()  # bpc itself if a power of two, else the next one
+        if direction > 0:
+            new = power // 2
+        else:  # never past the fit: zooming out does not leave part of the bar blank
+            new = min(power * 2 if power == bpc else power, self._max_bpc(width))
         x, g = anchor
-        self._set_view(new, g - x * max(new, self._base()))
+        return self._set_view(new, g - x * max(new, self._base()))
 
-    def pan(self, direction: int) -> None:
+    def pan(self, direction: int) -> bool:
+        """Move a quarter of the bar; False at either end (nothing moved)."""
         bpc, start = self._linear_now()
         step = max(self.bar_width() // 4, 1) * bpc
-        self._set_view(bpc, start + direction * step)
+        return self._set_view(bpc, start + direction * step)
 
     def home(self) -> None:
         bpc, _ = self._linear_now()
@@ -372,8 +430,11 @@ class MapView(VerticalScroll):
 
     def end(self) -> None:
         bpc, _ = self._linear_now()
-        span = self.bar_width() * bpc
-        self._set_view(bpc, max(0, -(-(self.extent() - span) // bpc) * bpc))
+        self._set_view(bpc, self.extent())  # clamped to the last start that still shows the end
+
+    def fit(self) -> None:
+        """The whole guest on a linear axis, from address 0."""
+        self._set_view(self._max_bpc(self.bar_width()), 0)
 
     def toggle_scale(self) -> None:
         if self.mode == SCALE:
@@ -385,10 +446,12 @@ class MapView(VerticalScroll):
 
     def describe(self) -> str:
         """The view in words for the border: 'slot scale' or '64K per cell from 0x100000'."""
-        from gmemtui.core.units import fmt_size
+        from gmemtui.core.units import fmt_size, fmt_size_approx
 
         if self.status:
             return self.status
         if self.mode == SCALE:
             return "slot scale (s: linear)"
-        return f"{fmt_size(self.bpc)} per cell from {self.start:#x} · +/- zoom · ←/→ pan"
+        if self.bpc & (self.bpc - 1):  # not a power of two: the fit (key 0)
+            return f"whole guest, {fmt_size_approx(self.bpc)} per cell · +/- zoom · s: slot scale"
+        return f"{fmt_size(self.bpc)} per cell from {self.start:#x} · +/- zoom · ←/→ pan · 0: fit"

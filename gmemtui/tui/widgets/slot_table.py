@@ -28,7 +28,8 @@ from gmemtui.core.units import fmt_size_approx
 from gmemtui.tui.live import changed_positions
 from gmemtui.tui.widgets.bar import SlotPicked
 
-NAME_WIDTH = 16  # longer names are cut: the coverage columns must stay on screen
+NAME_WIDTH = 16  # the name column where the width is not known yet
+NAME_MIN = 8  # on a narrow terminal names are cut to this, so the coverage columns stay on screen
 PAD = 1  # blank cells either side of every cell, as DataTable's cell_padding
 
 Row = tuple[str, tuple[str, ...]]
@@ -45,8 +46,7 @@ def columns(names: Sequence[str]) -> list[str]:
 def row(slot: Slot, counts: dict[str, int], names: Sequence[str], warned: bool) -> tuple[str, ...]:
     gmem = f"{slot.gmem} @ {slot.offset:#x}" if slot.gmem is not None else "-"
     flags = " ".join(flag_names(slot.flags)) + (" ⚠" if warned else "")
-    name = slot.name or ""
-    name = name if len(name) <= NAME_WIDTH else name[: NAME_WIDTH - 1] + "…"
+    name = slot.name or ""  # whole: ``line`` cuts it to the name column's width of the moment
     return (str(slot.as_), str(slot.slot), name, f"{slot.gpa:#x}", fmt_size_approx(slot.size),
             gmem, *(pct(counts[n], slot.size) for n in names), flags.strip())
 
@@ -71,8 +71,9 @@ def rows(coverage: Coverage, warnings: Sequence[Warning_], memo: dict[int, tuple
     return out
 
 
-def widths(labels: Sequence[str], cells: Sequence[tuple[str, ...]]) -> list[int]:
-    """Each column as wide as its widest cell or label (the name column fixed)."""
+def widths(labels: Sequence[str], cells: Sequence[tuple[str, ...]], room: int = 0) -> list[int]:
+    """Each column as wide as its widest cell or label; the name column gets what the others leave
+    of ``room`` columns (between NAME_MIN and its longest name; NAME_WIDTH if ``room`` is 0)."""
     out = [cell_len(label) for label in labels]
     for values in cells:
         for c, v in enumerate(values):
@@ -80,7 +81,10 @@ def widths(labels: Sequence[str], cells: Sequence[tuple[str, ...]]) -> list[int]
             if n > out[c]:
                 out[c] = n
     if "name" in labels:
-        out[list(labels).index("name")] = NAME_WIDTH
+        c = list(labels).index("name")
+        others = sum(out) - out[c] + 2 * PAD * len(out)
+        left = room - others if room else NAME_WIDTH
+        out[c] = max(min(out[c], left), min(out[c], NAME_MIN))
     return out
 
 
@@ -90,8 +94,8 @@ def line(values: Sequence[str], widths: Sequence[int]) -> str:
     parts = []
     for v, w in zip(values, widths, strict=False):
         n = cell_len(v)
-        if n > w:
-            v = v[:w]  # only on a column that is narrower than its text (never with ``widths``)
+        if n > w:  # the name column on a narrow terminal
+            v = v[: max(w - 1, 0)] + "…"
             n = cell_len(v)
         parts.append(f"{pad}{v}{' ' * (w - n)}{pad}")
     return "".join(parts)
@@ -177,7 +181,7 @@ class SlotTable(ScrollView, can_focus=False):
             self._names = names
             self._labels = columns(names)
             self._index = {k: i for i, (k, _) in enumerate(new)}
-            self._widths = widths(self._labels, [v for _, v in new])
+            self._widths = widths(self._labels, [v for _, v in new], self.size.width)
             self.virtual_size = Size(sum(self._widths) + 2 * PAD * len(self._widths), len(new) + 1)
             self._invalidate()
         elif changed:
@@ -224,6 +228,20 @@ class SlotTable(ScrollView, can_focus=False):
                 self.scroll_to(y=index, animate=False, immediate=True)
             elif index >= top + visible:
                 self.scroll_to(y=index - visible + 1, animate=False, immediate=True)
+
+    def scroll_to_cursor(self) -> None:
+        """Keep the selected row in view after the table's height changed (a resize)."""
+        index, self.cursor_row = self.cursor_row, -1
+        self._move_cursor(index)
+
+    def on_resize(self) -> None:
+        if self._rows:
+            fresh = widths(self._labels, [v for _, v in self._rows], self.size.width)
+            if fresh != self._widths:  # the name column follows the terminal's width
+                self._widths = fresh
+                self.virtual_size = Size(sum(fresh) + 2 * PAD * len(fresh), len(self._rows) + 1)
+                self._invalidate()
+        self.scroll_to_cursor()
 
     def _row_at(self, y: int) -> int:
         """The row shown on widget line y (-1: the header or below the last row)."""

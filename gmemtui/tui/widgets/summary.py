@@ -6,18 +6,16 @@ from rich.text import Text
 
 from gmemtui.commands.textfmt import pct
 from gmemtui.core.coverage import Coverage
-from gmemtui.core.units import fmt_size_approx
+from gmemtui.core.units import fmt_amount as amount
 from gmemtui.tui import palette
 from gmemtui.tui.widgets.text_lines import TextLines
 
 BAR = 12
-
-
 def summary_text(coverage: Coverage, colours: tuple[str, ...] = (), bar: int = BAR) -> Text:
     names = coverage.layout.platform.names
     whole = coverage.size
     text = Text("total ", style="bold")
-    text.append(f"{fmt_size_approx(whole)}  ")
+    text.append(f"{amount(whole)}  ")
     for k, name in enumerate(names):
         n = coverage.total[name]
         fill = round(bar * n / whole) if whole else 0
@@ -27,7 +25,7 @@ def summary_text(coverage: Coverage, colours: tuple[str, ...] = (), bar: int = B
         text.append(f"{name} ", style="bold")
         text.append(palette.glyph(k) * fill, style=style)
         text.append("·" * (bar - fill), style="dim")
-        text.append(f" {fmt_size_approx(n)} ({pct(n, whole)})  ")
+        text.append(f" {amount(n)} ({pct(n, whole)})  ")
     return text
 
 
@@ -41,7 +39,7 @@ class Summary(TextLines):
     def _bar(self) -> int:
         """Bars shrink on narrow terminals so the totals stay on one line."""
         width = self.size.width or 120
-        return max(3, min(BAR, (width - 75) // 3))
+        return max(2, min(BAR, (width - 80) // 3))
 
     def on_resize(self) -> None:
         shown = getattr(self, "_shown", None)

@@ -28,6 +28,13 @@ class TextLines(Widget):
         self._rendered: list[list[Strip]] = []  # per logical line, its strips at ``_width``
         self._width = -1
         self._base: Style | None = None
+        self.wrap = True  # False: a line too wide ends in "…" (one screen line per logical line)
+
+    def set_wrap(self, wrap: bool) -> None:
+        if wrap != self.wrap:
+            self.wrap = wrap
+            self._width = -1
+            self.refresh(layout=True)
 
     @property
     def text(self) -> Text:
@@ -70,7 +77,7 @@ class TextLines(Widget):
             self._base = self.rich_style  # walks the ancestors: kept until the styles change
         base = self._base
         out = []
-        for part in _wrap(line, console, width):
+        for part in _wrap(line, console, width, self.wrap):
             spans = part.spans
             if not spans or (len(spans) == 1 and spans[0].start == 0 and spans[0].end >= len(part.plain)):
                 # one style over the whole line (most explain lines): no need for Text.render
@@ -97,7 +104,7 @@ class TextLines(Widget):
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         console = self.app.console
-        return sum(len(_wrap(line, console, max(width, 1))) for line in self._lines)
+        return sum(len(_wrap(line, console, max(width, 1), self.wrap)) for line in self._lines)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -105,8 +112,12 @@ class TextLines(Widget):
         self._base = None
 
 
-def _wrap(line: Text, console: Console, width: int) -> list[Text]:
-    """The line as it shows at this width (word wrapped; most lines fit and are returned as they are)."""
+def _wrap(line: Text, console: Console, width: int, wrap: bool = True) -> list[Text]:
+    """The line as it shows at this width (word wrapped, or cut with "…"; most lines fit as they are)."""
     if line.cell_len <= width:
         return [line]
+    if not wrap:
+        cut = line.copy()
+        cut.truncate(width, overflow="ellipsis")
+        return [cut]
     return list(line.wrap(console, width, overflow="fold")) or [Text()]

@@ -16,13 +16,27 @@ def title_parts(layout: Layout, dirty: bool, part: str, step: str) -> tuple[str,
     return left, middle, ("● modified · " if dirty else "") + "? help"
 
 
+def _shorter(left: str, middle: str, right: str) -> list[tuple[str, str, str]]:
+    """The title from the fullest to the barest: the edit mode goes first, then the arch, the
+    'gmemtui ·' prefix, the caps, the word 'modified'; the layout name and the policy stay longest."""
+    name = left.split(" · ", 1)[-1]
+    settings = middle.rsplit(" · edit", 1)[0]
+    caps = settings.rsplit(" · ", 1)[0]  # without the arch
+    policy = caps.split(" · ", 1)[0]
+    short_right = right.replace("● modified · ", "● ")
+    return [(left, middle, right), (left, settings, right), (left, caps, right), (name, caps, right),
+            (name, policy, right), (name, policy, short_right), (name, "", short_right)]
+
+
 def fit(left: str, middle: str, right: str, width: int) -> str:
-    """One line: the settings and '? help' always whole where they fit; the name gives way first."""
-    room = width - len(middle) - len(right) - 4
-    if room < 12:  # narrow terminal: drop the edit mode from the middle, then the name
-        middle = middle.rsplit(" · edit", 1)[0]
-        room = width - len(middle) - len(right) - 4
-    if room < len(left):
+    """One line, parts dropped in the order of ``_shorter`` until it fits; the name is cut last."""
+    for left_, middle_, right_ in _shorter(left, middle, right):
+        if len(left_) + len(middle_) + len(right_) + 4 <= width:
+            left, middle, right = left_, middle_, right_
+            break
+    else:
+        left, middle, right = _shorter(left, middle, right)[-1]
+        room = width - len(right) - 4
         left = left[: max(room - 1, 0)] + "…" if room > 1 else ""
     gap = max(width - len(left) - len(middle) - len(right) - 3, 1)
     return f" {left}{' ' * gap}{middle}  {right}"[:width]

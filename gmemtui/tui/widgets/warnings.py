@@ -23,7 +23,7 @@ def warnings_text(warnings: Sequence[Warning_]) -> Text:
 
 
 class Warnings(Static):
-    DEFAULT_CSS = "Warnings { height: auto; max-height: 6; padding: 0 1; color: $warning; }"
+    DEFAULT_CSS = "Warnings { height: auto; max-height: 6; padding: 0 1; color: $text-warning; }"
 
     def show(self, warnings: Sequence[Warning_]) -> None:
         self.display = bool(warnings)
