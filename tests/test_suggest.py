@@ -216,3 +216,12 @@ def test_memfd_ua_under_whole_binding_needs_the_split_and_the_ua_move_together()
     assert layout_errors(new, "x") == []
     d = compare(lay, new)
     assert {k: v for k, v in d.gained.items() if v} == s.gained and not d.any_loss
+
+
+def test_all_keeps_the_ua_move_of_a_split() -> None:
+    lay = seed("whole-binding")
+    i = lay.slot_index((0, 5))
+    lay = lay.with_slot(i, ua=lay.slots[i].ua + K4)
+    c = combine(lay, suggest(lay))
+    (s,) = c.chosen
+    assert s.edits[0].new[0].ua == 0x7F24AFD00000 and c.diff.gained["2M"] == 2046 << 20

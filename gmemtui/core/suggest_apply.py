@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from gmemtui.core.diff import Diff, compare
 from gmemtui.core.model import Layout, Slot
 from gmemtui.core.suggest import Edit, Suggestion, Suggestions
-from gmemtui.core.suggest_kinds import FreeIds, split_parts
+from gmemtui.core.suggest_kinds import FreeIds
 
 
 def apply_edits(layout: Layout, edits: Iterable[Edit]) -> Layout:
@@ -151,7 +151,8 @@ def combine(layout: Layout, found: Suggestions) -> Combined:
             if new_ids is None:
                 skipped.append(s)
                 continue
-            parts = split_parts(e.old, [p.gpa for p in parts[1:]], new_ids)  # type: ignore[arg-type]
+            # the same parts (with a ua move, if the split came with one), with ids from the shared pool
+            parts = (parts[0], *(replace(p, slot=i) for p, i in zip(parts[1:], new_ids, strict=True)))
             s = replace(s, edits=(replace(e, new=parts),))
         moves = [(e.key, e.old, e.new, sizes[e.key]) for e in s.edits
                  if e.what == "slot" and e.field == "offset"]
