@@ -39,7 +39,7 @@ def loss_text(lost: dict[str, int]) -> str:
 KIND_HELP: dict[str, str] = {
     "split": "cut the slot into consecutive slots at page-aligned guest addresses; each part keeps its "
              "host memory and file pages, so the guest sees the same memory. Helps against whole-binding: "
-             "each part's binding is aligned on its own.",
+             "each part's binding is aligned on its own (with a ua move too where ua also disagrees).",
     "offset": "move the slot's binding inside its guest_memfd file so that guest frame and file index "
               "agree modulo the page size; bindings above it move up by whole large pages if they would "
               "overlap. Costs file size.",
