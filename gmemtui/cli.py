@@ -10,27 +10,25 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from gmemtui import __version__
-from gmemtui.commands.options import add_layout_options, page_size
+from gmemtui.commands.argparser import Parser, nearest
+from gmemtui.commands.options import add_layout_options, byte_size
 from gmemtui.core.errors import InputError
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is one line ``gmemtui: ...`` (exit 2) instead of a usage block."""
-
-    def error(self, message: str):  # type: ignore[override]
-        raise InputError(message)
 
 
 def _state(text: str) -> int:
     try:
         return int(text, 0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a state number: {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a state number (0 = before the first change)"
+        ) from None
 
 
 def _output_format(p: argparse.ArgumentParser) -> None:
@@ -88,7 +86,7 @@ def _check(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="YAML layout, QEMU trace or monitor dump (detected by content)")
     p.add_argument("--kvm", action="store_true", help="apply the layout on /dev/kvm and compare")
     p.add_argument("--levels", action="store_true", help="with --kvm: run a guest, compare page sizes")
-    p.add_argument("--memory-limit", type=page_size, default=1 << 30, metavar="SIZE",
+    p.add_argument("--memory-limit", type=byte_size, default=1 << 30, metavar="SIZE",
                    help="with --levels: most guest memory to touch (default 1G)")
     add_layout_options(p)
 
@@ -172,13 +170,38 @@ def _run(command: str, args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _tui_args(argv: list[str]) -> argparse.Namespace:
+    """``gmemtui [FILE]``; a FILE that does not exist and looks like a word is a mistyped command."""
+    p = build_tui_parser()
+    assert isinstance(p, Parser)
+    args, extras = p.parse_known_args(argv)
+    options = [a for a in extras if a.startswith("--") or re.match(r"-[^\d]", a)]
+    if options:  # an unknown option first: what follows it may be its value, not a FILE
+        name = options[0].split("=", 1)[0]
+        owners = [c for c in COMMANDS
+                  if name in build_parser(c).option_strings(argparse.Namespace(command=c))]  # type: ignore
+        if owners:
+            raise InputError(f"{name} is an option of gmemtui {' / '.join(owners)} "
+                             f"(gmemtui {owners[0]} ... {name} ...)")
+        raise InputError(p.unknown(options, args))
+    word = args.file
+    if word and word != "-" and not os.path.lexists(word) and (extras or not re.search(r"[./\\]", word)):
+        names = ", ".join(COMMANDS)
+        hint = nearest(word, COMMANDS, 0.5)
+        raise InputError(f"{word!r} is neither a command ({names}) nor a file"
+                         + (f"; did you mean {hint}?" if hint else ""))
+    if extras:
+        raise InputError(p.unknown(extras, args))
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in COMMANDS:
             args = build_parser(argv[0]).parse_args(argv)
             return _run(args.command, args)
-        args = build_tui_parser().parse_args(argv)
+        args = _tui_args(argv)
         from gmemtui.tui.run import main as run_tui
 
         return run_tui(args)

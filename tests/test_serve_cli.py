@@ -33,7 +33,7 @@ def test_the_command_of_each_browser_session() -> None:
 
 def test_bad_input_is_reported_before_serving(tmp_path: Path, capsys) -> None:
     assert main(["serve", "--port", "70000"]) == 2
-    assert capsys.readouterr().err == "gmemtui: argument --port: not a TCP port: '70000'\n"
+    assert capsys.readouterr().err == "gmemtui: --port: not a TCP port: '70000'\n"
     assert main(["serve", "--tour", str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"gmemtui: {tmp_path}: no lesson files (*.yaml) in it\n"
     bad = tmp_path / "bad.yaml"

@@ -9,13 +9,19 @@ usable KVM is one line and exit 0. Only this module imports ``gmemtui.kvm``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from typing import TextIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TextIO
 
 from gmemtui.core.errors import InputError
 from gmemtui.core.model import Layout, flag_names
 from gmemtui.core.units import fmt_size
 from gmemtui.formats.loader import load
+
+if TYPE_CHECKING:
+    from gmemtui.kvm.vm import Kvm
 
 
 def _warning_line(path: str, w: object) -> str:
@@ -50,8 +56,6 @@ def _slot_label(s: object) -> str:
 
 def check_kvm(layout: Layout, levels: bool = False, limit: int = 1 << 30, out: TextIO | None = None) -> int:
     """Apply the layout on /dev/kvm; 0 = kernel and gmemtui agree (or skipped), 1 = they disagree."""
-    from gmemtui.kvm.apply import apply_layout, metadata_problem, needed_capability
-    from gmemtui.kvm.flavour import detect
     from gmemtui.kvm.vm import Kvm, KvmUnavailable
 
     out = out or sys.stdout
@@ -60,6 +64,37 @@ def check_kvm(layout: Layout, levels: bool = False, limit: int = 1 << 30, out: T
     except KvmUnavailable as e:
         print(f"check --kvm: skipped: {e}", file=out)
         return 0
+    from gmemtui.kvm.levels import sweep_leftovers
+
+    removed = sweep_leftovers()  # what a run killed outright left behind (docs/kvm-check-cleanup.md)
+    if removed:
+        print(f"kvm: removed what a run killed earlier left: {', '.join(removed)}", file=out)
+    with _sigterm_unwinds():
+        return _check_kvm(kvm, layout, levels, limit, out)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM exits through the ``finally`` blocks (VM, mappings, tracing instance), like SIGINT."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        old = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _check_kvm(kvm: Kvm, layout: Layout, levels: bool, limit: int, out: TextIO) -> int:
+    from gmemtui.kvm.apply import apply_layout, metadata_problem, needed_capability
+    from gmemtui.kvm.flavour import detect
+    from gmemtui.kvm.vm import KvmUnavailable
+
     with kvm:
         flav = detect(kvm)
         missing = needed_capability(layout, flav)

@@ -158,6 +158,10 @@ def main(args: argparse.Namespace) -> int:
 
     loaded = load(args.file, overrides_from(args))
     gpa = parse_gpa(args.gpa)
+    limit = 1 << loaded.layout.platform.gpa_bits
+    if gpa >= limit:  # beyond what any memslot can map: a typo, not a hole
+        raise InputError(f"GPA {args.gpa[:40]!r} is beyond the {loaded.layout.platform.gpa_bits}-bit "
+                         f"guest-physical space (at most {limit - 1:#x})")
     doc = explain_dict(loaded.layout, args.as_, gpa, args.file)
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -12,12 +12,23 @@ from gmemtui.core.model import POLICIES, Overrides
 
 def page_size(text: str) -> int:
     """A page size on the command line: ``2M``, ``1G``, ``4K`` (checked against the ladder later)."""
+    from gmemtui.core.platform import X86_64
+    from gmemtui.core.units import parse_size
+
+    try:
+        return parse_size(text)  # the spellings a YAML layout takes: 2M, 2MiB, 0x200000 (not "2 M")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a page size ({', '.join(X86_64.names)})") from None
+
+
+def byte_size(text: str) -> int:
+    """A size on the command line (``512M``, ``1G``, ``0x40000000``), spelled as in a YAML layout."""
     from gmemtui.core.units import parse_size
 
     try:
         return parse_size(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a page size: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 512M, 1G)") from None
 
 
 def add_layout_options(p: argparse.ArgumentParser, prefix: str = "") -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 _SUFFIX = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40, "P": 50}
-_SIZE_RE = re.compile(r"^\s*(\d[\d_]*)\s*([KMGTP]?)(?:I?B)?\s*$", re.IGNORECASE)
-_INT_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*)\s*$")
+# ASCII only (``re.ASCII``): ``\d`` would take ``٤`` or ``１`` and int() would read them as 4 and 1.
+# The suffix follows the number directly, as docs/formats.md writes it (``2M``, not ``2 M``).
+_SIZE_RE = re.compile(r"^\s*(\d[\d_]*)([KMGTP]?)(?:I?B)?\s*$", re.IGNORECASE | re.ASCII)
+_INT_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*)\s*$", re.ASCII)
+_MAX_DIGITS = 80  # longer is beyond any 64-bit quantity (and int() refuses 4300+ digits)
 
 
 def parse_size(text: str) -> int:
@@ -14,12 +17,18 @@ def parse_size(text: str) -> int:
 
     Suffixes are powers of 1024 (docs/formats.md). Raises ValueError with a short reason.
     """
+    if len(text.strip()) > _MAX_DIGITS:
+        raise ValueError(f"not a size: {text[:40]!r}... is too long")
+    bad = f"not a size: {text!r} (write an integer, 0x..., or e.g. \"2G\", \"512MiB\")"
     m = _INT_RE.match(text)
     if m:
-        return int(m.group(1).replace("_", ""), 0)
+        try:
+            return int(m.group(1).replace("_", ""), 0)
+        except ValueError:  # a leading zero (0777) or misplaced underscores
+            raise ValueError(bad) from None
     m = _SIZE_RE.match(text)
     if not m or (not m.group(2) and text.strip().upper().endswith("IB")):
-        raise ValueError(f"not a size: {text!r} (write an integer, 0x..., or e.g. \"2G\", \"512MiB\")")
+        raise ValueError(bad)
     return int(m.group(1).replace("_", "")) << _SUFFIX[m.group(2).upper()]
 
 

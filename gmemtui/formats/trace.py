@@ -19,7 +19,7 @@ import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -41,19 +41,35 @@ _MAX_SLOT = PLATFORM.max_slot_id
 CHECKPOINT_MIN = 64
 CACHE_STATES = 16
 PARSE_CACHE = 1 << 16
+MAX_NOTES = 1000
 
 # An event line (docs/formats.md): the event name followed on the same line by a Slot#/slot= field (as
-# loader.TRACE_EVENT_RE says), or for kvm_convert_memory by its start field. One match per line: the
+# loader.is_trace says), or for kvm_convert_memory by its start field. One match per line: the
 # first event name that qualifies, and the rest of its line; prose lines never match.
 _SLOT_FIELD = r"(?:Slot#|\bslot=)"
 _START_FIELD = r"(?<!\w)start[ =]"
-_EVENT_RE = re.compile(
-    rf"kvm_(?:(set_user_memory)\b(?=[^\n]*?{_SLOT_FIELD})|(convert_memory)\b(?=[^\n]*?{_START_FIELD}))([^\n]*)"
-)
+# No ``name(?=.*?field)`` regex for that: it backtracks over every name of a line without the field,
+# quadratic in the line. Only the first name of each kind on a line can qualify (a later one sees a
+# suffix of the same rest of the line), so _later_event tests two names, each with one linear search.
+_SET_NAME_RE = re.compile(r"kvm_set_user_memory\b")
+_CONVERT_NAME_RE = re.compile(r"kvm_convert_memory\b")
 _SLOT_FIELD_RE = re.compile(_SLOT_FIELD)
 _START_FIELD_RE = re.compile(_START_FIELD)
-# The cheap scan: the first event name of each line; lines where it is prose take _EVENT_RE.
+# The cheap scan: the first event name of each line; lines where it is prose take _later_event.
 _ANY_EVENT_RE = re.compile(r"kvm_(?:(set_user_memory)|convert_memory)\b([^\n]*)")
+
+
+def _later_event(text: str, start: int, end: int) -> tuple[str | None, str] | None:
+    """The first event name in ``text[start:end]`` (one line) with its field after it: (is_set, tail)."""
+    best: tuple[int, str | None, str] | None = None
+    m = _SET_NAME_RE.search(text, start, end)
+    if m is not None and _SLOT_FIELD_RE.search(text, m.end(), end) is not None:
+        best = (m.start(), "set_user_memory", text[m.end():end])
+    m = _CONVERT_NAME_RE.search(text, start, end)
+    if m is not None and (best is None or m.start() < best[0]) \
+            and _START_FIELD_RE.search(text, m.end(), end) is not None:
+        best = (m.start(), None, text[m.end():end])
+    return None if best is None else best[1:]
 
 # Fast paths: the exact printf formats of accel/kvm/trace-events (tail after the event name).
 _H = r"0x([0-9a-fA-F]{1,32})"
@@ -312,6 +328,38 @@ class _Text:
             self.length += len(piece)
         return base
 
+    def keep_changed_lines(self, positions: array, first: int, base: int) -> None:
+        """Keep of the last piece only the lines of its changes ``positions[first:]`` (rewritten to
+        point into what is kept) when they are at most half of it, so memory follows the changes: a
+        long log with a few events in it keeps a few lines. When they are most of it (every line an
+        event) the piece stays as it is: copying it would cost time and save little."""
+        if not self.pieces or self.starts[-1] != base:  # the piece fed at ``base`` was empty
+            return
+        piece = self.pieces[-1]
+        n, size = len(positions) - first, len(piece)
+        if n == 0:  # nothing of it is ever read
+            self.pieces.pop()
+            self.starts.pop()
+            self.length = base
+            return
+        rfind, find = piece.rfind, piece.find
+        sample = [(find("\n", p - base) % (size + 1)) - rfind("\n", 0, p - base)
+                  for p in positions[first::max(1, n // 64)]]
+        if sum(sample) * n > size * len(sample) // 2:
+            return
+        parts: list[str] = []
+        offset = base
+        for i in range(first, len(positions)):
+            p = positions[i] - base
+            start, end = rfind("\n", 0, p) + 1, find("\n", p)
+            line = piece[start: end if end >= 0 else size]
+            parts.append(line)
+            positions[i] = offset + p - start
+            offset += len(line) + 1
+        kept = "\n".join(parts) + "\n"
+        self.pieces[-1] = kept
+        self.length = base + len(kept)
+
     def line_at(self, pos: int) -> str:
         """The line holding offset ``pos``, without its line ending."""
         i = bisect_right(self.starts, pos) - 1
@@ -513,6 +561,30 @@ class Replay:
     states: TraceStates
 
 
+class _Notes(list):
+    """The replay's warnings, the first MAX_NOTES of them and then one that counts the rest: a trace
+    of a million refused ioctls keeps a thousand notes, not a million (memory and output follow the
+    changes). The count is the last element, replaced as it grows (a live trace shows it growing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.more = 0
+        self.first_more = 0
+
+    def append(self, w: Warning_) -> None:  # type: ignore[override]
+        if len(self) < MAX_NOTES:
+            super().append(w)
+            return
+        self.first_more = self.first_more or w.line or 0
+        self.more += 1
+        count = Warning_(f"{self.more} more warnings like these from line {self.first_more} on (not listed)",
+                         line=self.first_more)
+        if self.more == 1:
+            super().append(count)
+        else:
+            self[-1] = count
+
+
 class Replayer:
     """Parse and replay trace text given in pieces of whole lines (``feed``), keeping every state.
 
@@ -537,7 +609,7 @@ class Replayer:
         self.checkpoints = [_Checkpoint(0, array("q"), array("q"), (), ())]
         self.next_ckpt = CHECKPOINT_MIN
         self.files: dict[int, list[int]] = {}  # fd -> [end of furthest binding, first line, first change]
-        self.notes: list[Warning_] = []
+        self.notes: list[Warning_] = _Notes()
         self.cache: dict[str, tuple[int, ...]] = {}  # event line tail -> (event id, *parse_set(tail))
         self.caching, self.hits, self.misses = True, 0, 0
         self.text = _Text()
@@ -557,7 +629,7 @@ class Replayer:
         add_key, add_gpa, add_size, add_ua = log.key.append, log.gpa.append, log.size.append, log.ua.append
         add_flags, add_gmem, add_off = log.flags.append, log.gmem.append, log.off.append
         line_no, counted = line, 0
-        n = len(log)  # changes so far
+        n = n_before = len(log)  # changes so far
         n_events = len(log.key)
         count = text.count
 
@@ -568,16 +640,16 @@ class Replayer:
             is_set, tail = m.groups()
             if not ("Slot#" in tail or "slot=" in tail and _SLOT_FIELD_RE.search(tail)) if is_set \
                     else not _START_FIELD_RE.search(tail):
-                later = _EVENT_RE.search(text, pos + 1, m.end())  # prose first, an event line after it?
+                later = _later_event(text, pos + 1, m.end())  # prose first, an event line after it?
                 if later is None:
                     continue
-                is_set, tail = later.group(1), later.group(3)
+                is_set, tail = later
             try:
                 if is_set:  # kvm_set_user_memory
                     ev = cache.get(tail) if caching else None
                     if ev is None:
                         parsed = parse_set(tail)
-                        if parsed is None:  # cannot happen: _EVENT_RE saw the Slot# field
+                        if parsed is None:  # cannot happen: the scan saw the Slot# field
                             continue
                         key, as_, slot, flags, gpa, size, ua, fd, off, ret = parsed
                         evid = -1
@@ -642,6 +714,7 @@ class Replayer:
                 checkpoints.append(ck)
                 next_ckpt = n + max(CHECKPOINT_MIN, len(live) + len(los))
 
+        self.text.keep_changed_lines(log.pos, n_before, base)
         self.explicit, self.next_ckpt = explicit, next_ckpt
         self.caching, self.hits, self.misses = caching, hits, misses
 
@@ -671,8 +744,16 @@ class Replayer:
 
 def load_trace(text: str, path: str, overrides: Overrides | None = None) -> Replay:
     """Parse and replay a trace; raise ``InputError(msg, path, line)`` on a bad event line."""
-    replayer = Replayer(path, overrides, track="kvm_convert_memory" in text)
-    replayer.feed(text)
+    return load_trace_pieces([(text, 1)], path, overrides, track="kvm_convert_memory" in text)
+
+
+def load_trace_pieces(pieces: Iterable[tuple[str, int]], path: str, overrides: Overrides | None = None,
+                      track: bool = True) -> Replay:
+    """``load_trace`` of a text given as pieces of whole lines, each with its first line number (a
+    file read a chunk at a time: memory is what the replay keeps plus one piece, not the file)."""
+    replayer = Replayer(path, overrides, track=track)
+    for text, line in pieces:
+        replayer.feed(text, line)
     states = replayer.states()
     final = states[-1].layout
     validate.check_layout(final, path)

@@ -1,11 +1,14 @@
 """What KVM really installed: binary stats (``pages_4k/2m/1g``), per mapping from tracefs, and
 whether the host supplied a huge page behind an address (pagemap + kpageflags).
 
-The trace uses a tracing *instance* of its own (``instances/gmemtui-PID``): its ring buffer, event
+The trace uses a tracing *instance* of its own (``instances/gmemtui-PID-NS``): its ring buffer, event
 enables and pid filter are private, so no global tracing setting is touched, and removing the
-instance (rmdir) undoes everything. tracefs is mounted on a temporary directory of this process
-only when it is not mounted elsewhere (another gmemtui's temporary mount does not count: it may
-vanish), and unmounted after (detached if something still holds it).
+instance (rmdir) undoes everything. Where tracefs is not mounted, it is mounted *detached*
+(``fsopen``/``fsmount``): the mount exists only as a file descriptor of this process, so it dies
+with the process, even by SIGKILL. Only on a kernel without the new mount API (before 5.2) is it
+mounted on a temporary directory ``gmemtui-tracefs-PID-NS-*``. A run killed outright can leave its
+instance (instances are kernel state) and that directory; every run sweeps those of dead PIDs first
+(``sweep_leftovers``, docs/kvm-check-cleanup.md).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+
+from gmemtui.formats.fileio import pid_alive, pid_namespace
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
@@ -38,7 +43,116 @@ class TraceUnavailable(Exception):
 
 
 MOUNT_PREFIX = "gmemtui-tracefs-"
+INSTANCE_PREFIX = "gmemtui-"
 MNT_DETACH = 2
+# The new mount API (Linux 5.2): the syscall numbers are the same on every architecture.
+_SYS_FSOPEN, _SYS_FSCONFIG, _SYS_FSMOUNT = 430, 431, 432
+_FSOPEN_CLOEXEC = _FSMOUNT_CLOEXEC = 1
+_FSCONFIG_CMD_CREATE = 6
+_libc.syscall.restype = ctypes.c_long
+
+
+def _detached_tracefs() -> int:
+    """A tracefs mount attached nowhere, as an fd (-1 if this kernel or its seccomp policy refuses)."""
+    fs = _libc.syscall(_SYS_FSOPEN, b"tracefs", _FSOPEN_CLOEXEC)
+    if fs < 0:
+        return -1
+    try:
+        if _libc.syscall(_SYS_FSCONFIG, fs, _FSCONFIG_CMD_CREATE, None, None, 0) != 0:
+            return -1
+        mnt = _libc.syscall(_SYS_FSMOUNT, fs, _FSMOUNT_CLOEXEC, 0)
+        return int(mnt) if mnt >= 0 else -1
+    finally:
+        os.close(fs)
+
+
+def own_tag() -> str:
+    """``PID-NS``: this process and its PID namespace (a PID means nothing in another namespace,
+    and tracefs instances are seen by every container of the machine)."""
+    return f"{os.getpid()}-{pid_namespace()}"
+
+
+def _leftover_pid(name: str, prefix: str) -> int | None:
+    """The PID of ``prefix + PID-NS[-...]`` if that process of this PID namespace is gone (or is
+    this one, which has not made it yet: a dead process had the same PID), else None. A name of
+    another namespace is never a leftover to this run (its process may be alive)."""
+    rest = name[len(prefix):] if name.startswith(prefix) else ""
+    parts = rest.split("-")
+    if not all(p.isascii() and p.isdigit() for p in parts[:2]):
+        return None
+    if len(parts) == 1 and prefix != INSTANCE_PREFIX:
+        return None
+    pid = int(parts[0][:10])
+    if len(parts) > 1 and int(parts[1][:24]) != pid_namespace() or not 0 < pid <= 0x3FFFFFFF:
+        return None  # (``gmemtui-PID``, of versions before the namespace tag, is judged by its PID)
+    return pid if pid == os.getpid() or not pid_alive(pid) else None
+
+
+def sweep_instances(root: str) -> list[str]:
+    """Remove the tracing instances ``gmemtui-PID-NS`` of dead processes; the names removed."""
+    removed = []
+    try:
+        names = os.listdir(os.path.join(root, "instances"))
+    except OSError:
+        return removed
+    for name in names:
+        if _leftover_pid(name, INSTANCE_PREFIX) is None:
+            continue
+        inst = os.path.join(root, "instances", name)
+        try:
+            with open(os.path.join(inst, "events", EVENT, "enable"), "w") as f:
+                f.write("0")
+        except OSError:
+            pass
+        try:
+            os.rmdir(inst)
+            removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
+def sweep_mount_dirs(tmp: str | None = None) -> list[str]:
+    """Unmount and remove the temporary tracefs mount points of dead gmemtui processes."""
+    tmp = tmp or tempfile.gettempdir()
+    removed = []
+    try:
+        names = os.listdir(tmp)
+    except OSError:
+        return removed
+    for name in names:
+        if _leftover_pid(name, MOUNT_PREFIX) is None:
+            continue
+        path = os.path.join(tmp, name)
+        while _libc.umount2(path.encode(), MNT_DETACH) == 0:  # mounted more than once: all of them
+            pass
+        try:
+            os.rmdir(path)
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
+def sweep_leftovers() -> list[str]:
+    """What runs killed outright (SIGKILL) left: their tracing instances and temporary mount points.
+
+    Cheap: two directory listings and, where tracefs is not mounted, a detached mount that is gone
+    when this returns. The names removed are returned (check prints them).
+    """
+    removed = sweep_mount_dirs()
+    root = _tracefs_mount()
+    fd = -1
+    if root is None:
+        fd = _detached_tracefs()
+        if fd < 0:
+            return removed
+        root = f"/proc/self/fd/{fd}"
+    try:
+        return removed + sweep_instances(root)
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def _tracefs_mount() -> str | None:
@@ -59,11 +173,16 @@ class SpteTrace:
 
     def __init__(self, frames: int) -> None:
         self._mounted: str | None = None
+        self._mount_fd = -1
         self.instance: str | None = None
         root = _tracefs_mount()
         try:
             if root is None:
-                root = tempfile.mkdtemp(prefix=MOUNT_PREFIX)
+                self._mount_fd = _detached_tracefs()
+                if self._mount_fd >= 0:
+                    root = f"/proc/self/fd/{self._mount_fd}"
+            if root is None:
+                root = tempfile.mkdtemp(prefix=f"{MOUNT_PREFIX}{own_tag()}-")
                 if _libc.mount(b"nodev", root.encode(), b"tracefs", 0, None) != 0:
                     err = ctypes.get_errno()
                     os.rmdir(root)
@@ -71,7 +190,8 @@ class SpteTrace:
                 self._mounted = root
             if not os.path.exists(os.path.join(root, "events", EVENT)):
                 raise TraceUnavailable("tracefs has no kvmmmu:kvm_mmu_set_spte event")
-            inst = os.path.join(root, "instances", f"gmemtui-{os.getpid()}")
+            sweep_instances(root)
+            inst = os.path.join(root, "instances", f"{INSTANCE_PREFIX}{own_tag()}")
             try:
                 os.mkdir(inst)
             except OSError as e:
@@ -125,6 +245,9 @@ class SpteTrace:
             except OSError:
                 pass
             self._mounted = None
+        if self._mount_fd >= 0:
+            os.close(self._mount_fd)  # the detached mount goes with its last fd
+            self._mount_fd = -1
 
     def __enter__(self) -> SpteTrace:
         return self

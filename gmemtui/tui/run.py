@@ -4,6 +4,7 @@ reported as one line and exit 2 before Textual starts (the terminal is never lef
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from gmemtui.commands.options import overrides_from
@@ -22,6 +23,10 @@ def main(args: argparse.Namespace) -> int:
     except InputError as e:
         print(str(e), file=sys.stderr)
         return 2
+    from gmemtui.formats.fileio import sweep_temp_files
+
+    for directory in {os.path.dirname(os.path.realpath(loaded.path)), os.getcwd()}:
+        sweep_temp_files(directory)  # a save killed before its rename left its temporary file there
     from gmemtui.tui.app import GmemApp
 
     GmemApp(loaded, path_opened=path is not None).run()

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from gmemtui.core.errors import InputError
 from gmemtui.core.model import Layout
-from gmemtui.formats.fileio import atomic_write, write_new
+from gmemtui.formats.fileio import FileExists, atomic_write, write_new
 from gmemtui.formats.loader import Loaded
 from gmemtui.formats.yaml_dump import dump_yaml
 from gmemtui.formats.yaml_save import save_text
@@ -71,9 +71,9 @@ def save(app: SaveHost, then: Callable[[], object] | None = None) -> None:
             return True
         try:
             write_new(path, text, force=force)
-        except InputError as e:
-            if not force and Path(path).exists():
-                return False
+        except FileExists:
+            return False  # ask, then write with force
+        except InputError as e:  # a directory, device, FIFO or socket: never replaced
             app.notify(str(e), severity="error")
             return True
         except OSError as e:

@@ -96,8 +96,8 @@ async def test_a_partial_line_waits_and_a_bad_line_warns_with_its_number(tmp_pat
         half = line(1)[:50]
         append(path, half)
         await until(pilot, lambda: app.tail.offset == path.stat().st_size, "the half line read")
-        await pilot.pause()
-        assert len(app.stream.states) == 2 and app.stream.pending == half and slots(app) == [0]
+        await until(pilot, lambda: app.stream.pending == half, "the half line held back")
+        assert len(app.stream.states) == 2 and slots(app) == [0]
         append(path, line(1)[50:])
         await until(pilot, lambda: slots(app) == [0, 1], "the completed line")
         assert app.stream.states[2].text == line(1).rstrip("\n")

@@ -22,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from gmemtui.commands.textfmt import pct
-from gmemtui.core.coverage import Coverage
+from gmemtui.core.coverage import Coverage, SlotCoverage
 from gmemtui.core.model import Slot, Warning_, flag_names
 from gmemtui.core.units import fmt_size_approx
 from gmemtui.tui.live import changed_positions
@@ -51,30 +51,81 @@ def row(slot: Slot, counts: dict[str, int], names: Sequence[str], warned: bool) 
             gmem, *(pct(counts[n], slot.size) for n in names), flags.strip())
 
 
-def rows(coverage: Coverage, warnings: Sequence[Warning_], memo: dict[int, tuple] | None = None) -> list[Row]:
-    """(row key, cells) per slot. ``memo`` (id of a SlotCoverage -> its row) skips unchanged slots,
-    which then keep the very same row tuple (``show`` relies on that identity)."""
-    names = coverage.layout.platform.names
-    warned = {(w.as_, w.slot) for w in warnings if w.slot is not None}
-    out = []
-    fresh: dict[int, tuple] = {}
-    for sc in coverage.slots:
-        w = (sc.slot.as_, sc.slot.slot) in warned
-        hit = memo.get(id(sc)) if memo is not None else None
+class Rows(Sequence[Row]):
+    """(row key, cells) per slot, formatted when first asked for: a screen shows a few dozen rows
+    of up to 32,763, so formatting all of them up front (1.5 s at that size) is work nobody sees.
+    ``memo`` (id of a SlotCoverage -> (it, warned, its row)) is shared from one step to the next, so
+    an unchanged slot keeps the very same row tuple."""
+
+    def __init__(self, slots: tuple[SlotCoverage, ...], names: Sequence[str],
+                 warned: frozenset[tuple[int, int]], memo: dict[int, tuple] | None = None) -> None:
+        self.slots, self.names, self.warned = slots, tuple(names), warned
+        self.memo: dict[int, tuple] = memo if memo is not None else {}
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        sc = self.slots[i]
+        w = (sc.slot.as_, sc.slot.slot) in self.warned
+        hit = self.memo.get(id(sc))
         if hit is None or hit[0] is not sc or hit[1] != w:
-            hit = (sc, w, (row_key(sc.slot), row(sc.slot, sc.bytes, names, w)))
-        fresh[id(sc)] = hit
-        out.append(hit[2])
-    if memo is not None:
-        memo.clear()
-        memo.update(fresh)
-    return out
+            hit = self.memo[id(sc)] = (sc, w, (row_key(sc.slot), row(sc.slot, sc.bytes, self.names, w)))
+        return hit[2]
+
+    def key(self, i: int) -> str:
+        return row_key(self.slots[i].slot)
+
+    def replaced(self, slots: tuple[SlotCoverage, ...], changed: Sequence[int]) -> Rows:
+        """The rows of ``slots``, which differ from this one's at ``changed`` only (a drag step)."""
+        for i in changed:
+            self.memo.pop(id(self.slots[i]), None)
+        return Rows(slots, self.names, self.warned, self.memo)
 
 
-def widths(labels: Sequence[str], cells: Sequence[tuple[str, ...]], room: int = 0) -> list[int]:
+def rows(coverage: Coverage, warnings: Sequence[Warning_]) -> list[Row]:
+    """Every row of a coverage, formatted (for tests and small tables)."""
+    warned = frozenset((w.as_, w.slot) for w in warnings if w.slot is not None)
+    return list(Rows(coverage.slots, coverage.layout.platform.names, warned))
+
+
+EAGER_ROWS = 2000  # up to this many rows, column widths are measured on every row; above, bounded
+
+
+def bound_widths(labels: Sequence[str], table: Rows) -> list[int]:
+    """Column widths at least as wide as any row's cell, from the slots' values rather than their
+    formatted rows: the largest number of each kind, the distinct sizes and flag sets, and the
+    widest percentage ``pct`` can write."""
+    slots = [sc.slot for sc in table.slots]
+    gmems = {s.gmem for s in slots if s.gmem is not None}
+    gmem = max((len(str(g)) for g in gmems), default=0) + 3 + len(f"{max(s.offset for s in slots):#x}") \
+        if gmems else 1
+    flags = max(len(" ".join(flag_names(f))) for f in {s.flags for s in slots})
+    cells = [max(len(str(a)) for a in {s.as_ for s in slots}), len(str(max(s.slot for s in slots))),
+             max(map(len, (s.name or "" for s in slots))), len(f"{max(s.gpa for s in slots):#x}"),
+             max(map(len, map(fmt_size_approx, {s.size for s in slots}))), gmem,
+             *([PCT_WIDTH] * len(table.names)), flags + (2 if table.warned else 0)]
+    return [max(cell_len(label), c) for label, c in zip(labels, cells, strict=True)]
+
+
+PCT_WIDTH = len(">99.9999%")  # the widest ``pct`` writes
+
+
+def widths(labels: Sequence[str], cells: Sequence[tuple[str, ...]] | Rows, room: int = 0) -> list[int]:
     """Each column as wide as its widest cell or label; the name column gets what the others leave
-    of ``room`` columns (between NAME_MIN and its longest name; NAME_WIDTH if ``room`` is 0)."""
-    out = [cell_len(label) for label in labels]
+    of ``room`` columns (between NAME_MIN and its longest name; NAME_WIDTH if ``room`` is 0). A
+    large table (``Rows`` of more than EAGER_ROWS) is measured by ``bound_widths`` instead."""
+    if isinstance(cells, Rows):
+        if len(cells) > EAGER_ROWS:
+            out = bound_widths(labels, cells)
+            cells = ()
+        else:
+            cells = [v for _, v in cells]
+            out = [cell_len(label) for label in labels]
+    else:
+        out = [cell_len(label) for label in labels]
     for values in cells:
         for c, v in enumerate(values):
             n = cell_len(v)
@@ -132,10 +183,9 @@ class SlotTable(ScrollView, can_focus=False):
         super().__init__(id=id)
         self._names: tuple[str, ...] = ()
         self._labels: list[str] = []
-        self._rows: list[Row] = []
+        self._rows = Rows((), (), frozenset())
         self._index: dict[str, int] = {}  # row key -> row number
         self._widths: list[int] = []
-        self._memo: dict[int, tuple] = {}
         self._shown: tuple = ()  # the SlotCoverage objects the rows show
         self._warned: frozenset[tuple[int, int]] = frozenset()
         self._strips: dict[int, Strip] = {}  # row number (-1: header) -> strip of the widget's width
@@ -156,32 +206,20 @@ class SlotTable(ScrollView, can_focus=False):
         if names == self._names and warned == self._warned:
             # a drag replaces one SlotCoverage and keeps the others: only its row is made again
             changed = changed_positions(coverage.slots, self._shown)
-            new = list(old)
-            for i in changed or ():
-                sc = coverage.slots[i]
-                r = (row_key(sc.slot), row(sc.slot, sc.bytes, names, (sc.slot.as_, sc.slot.slot) in warned))
-                if r[0] != old[i][0]:
-                    changed = None
-                    break
-                new[i] = r
-        if changed is None:
-            new = rows(coverage, warnings, self._memo)
-            changed = []
-            if names != self._names or len(new) != len(old):
+            if changed is not None and any(row_key(coverage.slots[i].slot) != old.key(i) for i in changed):
                 changed = None
-            else:
-                for i, (r, o) in enumerate(zip(new, old, strict=False)):
-                    if r is not o:
-                        if r[0] != o[0]:
-                            changed = None
-                            break
-                        changed.append(i)
+        if changed is None:
+            # rows of slots still shown are kept; a memo grown past the slots shown starts afresh
+            keep = old.names == tuple(names) and len(old.memo) <= 2 * len(coverage.slots) + 64
+            new = Rows(coverage.slots, names, warned, old.memo if keep else None)
+        else:
+            new = old.replaced(coverage.slots, changed)
         self._rows, self._shown, self._warned = new, coverage.slots, warned
         if changed is None:
             self._names = names
             self._labels = columns(names)
-            self._index = {k: i for i, (k, _) in enumerate(new)}
-            self._widths = widths(self._labels, [v for _, v in new], self.size.width)
+            self._index = {row_key(sc.slot): i for i, sc in enumerate(coverage.slots)}
+            self._widths = widths(self._labels, new, self.size.width)
             self.virtual_size = Size(sum(self._widths) + 2 * PAD * len(self._widths), len(new) + 1)
             self._invalidate()
         elif changed:
@@ -211,7 +249,7 @@ class SlotTable(ScrollView, can_focus=False):
         return len(self._rows)
 
     def row_keys(self) -> list[str]:
-        return [k for k, _ in self._rows]
+        return [self._rows.key(i) for i in range(len(self._rows))]
 
     # -- cursor and hover -----------------------------------------------------------------------
 
@@ -236,7 +274,7 @@ class SlotTable(ScrollView, can_focus=False):
 
     def on_resize(self) -> None:
         if self._rows:
-            fresh = widths(self._labels, [v for _, v in self._rows], self.size.width)
+            fresh = widths(self._labels, self._rows, self.size.width)
             if fresh != self._widths:  # the name column follows the terminal's width
                 self._widths = fresh
                 self.virtual_size = Size(sum(fresh) + 2 * PAD * len(fresh), len(self._rows) + 1)
@@ -253,7 +291,7 @@ class SlotTable(ScrollView, can_focus=False):
     def on_click(self, event: events.Click) -> None:
         i = self._row_at(event.y)
         if i >= 0:
-            as_, slot = (int(x) for x in self._rows[i][0].split(":"))
+            as_, slot = (int(x) for x in self._rows.key(i).split(":"))
             self.post_message(SlotPicked((as_, slot)))
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
