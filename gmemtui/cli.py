@@ -71,6 +71,17 @@ def _convert(p: argparse.ArgumentParser) -> None:
     add_layout_options(p)
 
 
+def _suggest(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="YAML layout, QEMU trace or monitor dump (detected by content)")
+    _output_format(p)
+    p.add_argument("--all", action="store_true", help="combine every compatible suggestion into one layout")
+    p.add_argument("-o", "--output", metavar="NEW.yaml",
+                   help="write the suggested layout (the best suggestion, or all with --all)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument("--state", type=_state, help="for a trace: the layout after state N (0 = empty)")
+    add_layout_options(p)
+
+
 def _check(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="YAML layout, QEMU trace or monitor dump (detected by content)")
     p.add_argument("--kvm", action="store_true", help="apply the layout on /dev/kvm and compare")
@@ -118,6 +129,8 @@ COMMANDS: dict[str, Command] = {
                     "gmemtui.commands.diff"),
     "convert": Command("write a trace's final layout as YAML", _convert, "gmemtui.commands.convert"),
     "check": Command("validate; with --kvm, ask this machine's /dev/kvm", _check, "gmemtui.commands.check"),
+    "suggest": Command("layout changes that recover huge pages, each verified", _suggest,
+                       "gmemtui.commands.suggest"),
     # the tour and serve run from the TUI package (importlib: cli never imports it at start-up)
     "tour": Command("the guided tour: lessons with tasks, for students", _tour, "gmemtui.tui.tour.run"),
     "serve": Command("the TUI (or --tour) in a web browser, via textual-serve", _serve, "gmemtui.tui.serve"),

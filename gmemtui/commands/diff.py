@@ -1,8 +1,7 @@
 """``gmemtui diff OLD NEW``: where, by GPA, the page size changed between two layouts (docs/commands.md).
 
-Compared per address space and by guest-physical address, never by slot number: QEMU renumbers
-slots freely (the seed thread's slot 0 becomes slots 0 and 5). Closed form: both sides' runs are
-overlaid with one sweep over their edges, so a 1 TiB layout costs what a 1 MiB one does.
+The comparison itself is ``gmemtui.core.diff`` (``suggest`` verifies its changes with it); this
+module loads both sides and prints the result as text, Markdown or JSON.
 """
 
 from __future__ import annotations
@@ -10,149 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from collections.abc import Sequence
 
 from gmemtui.commands.report import pick_state
 from gmemtui.commands.textfmt import Painter, md_table, pct, use_colour, wrap
-from gmemtui.core.coverage import Coverage, compute
-from gmemtui.core.errors import InputError
+from gmemtui.core.coverage import Coverage
+from gmemtui.core.diff import Change, Diff, compare
 from gmemtui.core.model import Layout, Overrides
 from gmemtui.core.units import fmt_amount
 from gmemtui.formats.loader import load
-
-
-class Piece(NamedTuple):
-    """A run of one side with its slot and ladder index (for the sweep; a tuple, as there are many)."""
-
-    gpa: int
-    end: int
-    k: int  # ladder index of the page size
-    reason: str | None
-    slot: int
-
-
-@dataclass
-class Change:
-    as_: int
-    gpa: int
-    size: int
-    old: str
-    new: str
-    reason: str | None  # the new side's reason
-    old_slots: list[int] = field(default_factory=list)
-    new_slots: list[int] = field(default_factory=list)
-
-    @property
-    def end(self) -> int:
-        return self.gpa + self.size
-
-
-@dataclass
-class Only:
-    as_: int
-    gpa: int
-    size: int
-    slots: list[int] = field(default_factory=list)
-
-    @property
-    def end(self) -> int:
-        return self.gpa + self.size
-
-
-@dataclass
-class Diff:
-    old: Layout
-    new: Layout
-    old_cov: Coverage
-    new_cov: Coverage
-    changes: list[Change]
-    only_old: list[Only]
-    only_new: list[Only]
-    lost: dict[str, int]
-    gained: dict[str, int]
-
-    @property
-    def any_loss(self) -> bool:
-        return any(self.lost.values())
-
-
-def _pieces(cov: Coverage) -> dict[int, list[Piece]]:
-    """Per address space, every run of every slot sorted by GPA (slots of a space never overlap)."""
-    index = {n: i for i, n in enumerate(cov.layout.platform.names)}
-    out: dict[int, list[Piece]] = {}
-    for sc in cov.slots:  # sorted by (as, gpa)
-        lst = out.setdefault(sc.slot.as_, [])
-        sid = sc.slot.slot
-        lst.extend([Piece(r.gpa, r.gpa + r.size, index[r.page], r.reason, sid) for r in sc.runs])
-    return out
-
-
-def overlay(a: Sequence[Piece], b: Sequence[Piece]) -> Iterator[tuple[int, int, Piece | None, Piece | None]]:
-    """``(lo, hi, piece of a, piece of b)`` between consecutive edges of either side; None = uncovered."""
-    points = sorted({x for p in a for x in (p.gpa, p.end)} | {x for p in b for x in (p.gpa, p.end)})
-    i = j = 0
-    for lo, hi in zip(points, points[1:]):  # noqa: B905 (one shorter by design)
-        while i < len(a) and a[i].end <= lo:
-            i += 1
-        while j < len(b) and b[j].end <= lo:
-            j += 1
-        pa = a[i] if i < len(a) and a[i].gpa <= lo else None
-        pb = b[j] if j < len(b) and b[j].gpa <= lo else None
-        if pa is not None or pb is not None:
-            yield lo, hi, pa, pb
-
-
-def _add_only(out: list[Only], as_: int, lo: int, hi: int, slot: int) -> None:
-    last = out[-1] if out else None
-    if last is not None and last.as_ == as_ and last.end == lo:
-        last.size += hi - lo
-        if last.slots[-1] != slot:
-            last.slots.append(slot)
-    else:
-        out.append(Only(as_, lo, hi - lo, [slot]))
-
-
-def compare(old: Layout, new: Layout) -> Diff:
-    """The changes, one-sided ranges and lost/gained bytes of docs/commands.md ``diff --json``."""
-    if old.arch != new.arch:
-        raise InputError(f"cannot compare an {old.arch} layout with an {new.arch} one")
-    names = old.platform.names
-    old_cov, new_cov = compute(old), compute(new)
-    po, pn = _pieces(old_cov), _pieces(new_cov)
-    changes: list[Change] = []
-    only_old: list[Only] = []
-    only_new: list[Only] = []
-    lost = {n: 0 for n in names}
-    gained = {n: 0 for n in names}
-    for as_ in sorted(set(po) | set(pn)):
-        for lo, hi, a, b in overlay(po.get(as_, ()), pn.get(as_, ())):
-            if b is None:
-                assert a is not None
-                _add_only(only_old, as_, lo, hi, a.slot)
-                continue
-            if a is None:
-                _add_only(only_new, as_, lo, hi, b.slot)
-                continue
-            if a.k == b.k:
-                continue
-            if b.k < a.k:
-                lost[names[a.k]] += hi - lo
-            else:
-                gained[names[b.k]] += hi - lo
-            last = changes[-1] if changes else None
-            if (last is not None and last.as_ == as_ and last.end == lo and last.old == names[a.k]
-                    and last.new == names[b.k] and last.reason == b.reason):
-                last.size += hi - lo
-            else:
-                last = Change(as_, lo, hi - lo, names[a.k], names[b.k], b.reason)
-                changes.append(last)
-            if a.slot not in last.old_slots:
-                last.old_slots.append(a.slot)
-            if b.slot not in last.new_slots:
-                last.new_slots.append(b.slot)
-    return Diff(old, new, old_cov, new_cov, changes, only_old, only_new, lost, gained)
 
 
 def _side(layout: Layout, cov: Coverage, file: str | None) -> dict[str, object]:

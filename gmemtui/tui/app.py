@@ -82,6 +82,7 @@ class GmemApp(App[None]):
         B("u,ctrl+z", "undo", "Undo", "undo"),
         B("U,ctrl+y", "redo", "Redo", "redo", show=False),
         B("ctrl+s", "save", "Save", "save"),
+        B("f", "suggest_fixes", "Suggest fixes", "suggest_fixes", show=False),
     ]
     MOUSE_HELP = (
         ("move over a bar", "explain the frame under the mouse"),
@@ -127,6 +128,9 @@ class GmemApp(App[None]):
         # dialog they must move the focus, so there the slot selection steps aside
         if action == "select" and len(self.screen_stack) > 1:
             return False
+        # the suggestions panel previews a layout: edits wait until it is closed
+        if getattr(self.screen, "blocks_app_edits", False):
+            return action in ("quit", "help", "command_palette")
         if action == "trace_step" and self.timeline is None:
             return False  # no trace: [ and ] leave the footer
         return True
@@ -413,6 +417,11 @@ class GmemApp(App[None]):
         self.timeline.step(delta)
 
     # -- actions: screens ---------------------------------------------------------------------------
+
+    def action_suggest_fixes(self) -> None:
+        from gmemtui.tui.screens.suggest import SuggestScreen
+
+        self.push_screen(SuggestScreen(self))
 
     def action_help(self) -> None:
         try:

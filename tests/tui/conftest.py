@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from textual.app import App
 
 from gmemtui.formats.loader import Loaded, default_layout_path, load
 
 SIZE = (120, 40)  # terminal size for every Pilot test: the GPA bar is 116 columns wide
+
+# Tests read the notifications an action sent; a toast fades after 5 s, which a loaded CI machine
+# can spend between the key and the assertion. (Snapshots clear notifications before the picture.)
+App.NOTIFICATION_TIMEOUT = 600
 
 
 @pytest.fixture

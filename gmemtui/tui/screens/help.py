@@ -151,6 +151,21 @@ def arch_text(platform: Platform) -> str:
     return "; ".join(facts) + f". Kernel: {platform.kernel}."
 
 
+def suggest_table() -> Table:
+    """The kinds of suggestion the ``f`` panel offers (``gmemtui suggest``), in plain words."""
+    from gmemtui.core.suggest_text import KIND_HELP
+
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+    table.add_column("kind", no_wrap=True, style="bold")
+    table.add_column("meaning", ratio=1)
+    for kind, text in KIND_HELP.items():
+        table.add_row(kind, text)
+    table.add_row("", "Each suggestion is checked by recomputing the layout: it never loses a frame's page "
+                  "size, never changes what the guest sees, and shows its exact gain. f lists them for the "
+                  "selected slot; the map previews the highlighted one; enter applies it (u undoes).")
+    return table
+
+
 def keys_table(help_screen: HelpScreen) -> Table:
     app = help_screen.app
     below = [s for s in app.screen_stack if s is not help_screen]
@@ -227,6 +242,8 @@ class HelpScreen(ModalScreen[None]):
             if platform is not None:
                 yield _section(f"This layout's architecture: {platform.arch}")
                 yield Static(arch_text(platform), id="help-arch", classes="help-text")
+            yield _section("Suggestions (f): what would recover the huge pages")
+            yield Static(suggest_table(), id="help-suggest")
             yield _section("Keys")
             yield Static(keys_table(self), id="help-keys")
             yield _section("Mouse")
