@@ -103,7 +103,7 @@ def valid(layout: Layout) -> Layout:
 
 def report_json(layout: Layout, indent: int | None = None) -> str | None:
     try:
-        from gmemtui.commands.report import report_dict
+        from gmemtui.commands.report_dict import report_dict
     except ImportError:
         return None
     return json.dumps(report_dict(layout, "bench.yaml"), indent=indent)
@@ -145,13 +145,13 @@ def main() -> int:
         t_json = best(lambda: report_json(lay, indent=2), n, cpu=True)
         print(f"   report_dict + json.dumps(indent=2) {t_json * 1e3:8.1f} ms")
         from gmemtui.commands.jsonout import dumps_indented
-        from gmemtui.commands.report import report_dict
+        from gmemtui.commands.report_dict import report_dict
         from gmemtui.core.gcpause import paused_gc
 
         with paused_gc():  # as `gmemtui report` runs
             t_json = best(lambda: dumps_indented(report_dict(lay, "bench.yaml")), n, cpu=True)
         print(f"   the same with dumps_indented, GC paused {t_json * 1e3:5.1f} ms   (same bytes)")
-        from gmemtui.commands.report import report_json as fast_json
+        from gmemtui.commands.report_json import report_json as fast_json
 
         with paused_gc():
             t_json = best(lambda: fast_json(lay, "bench.yaml", compute(lay)), n, cpu=True)

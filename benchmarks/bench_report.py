@@ -63,7 +63,9 @@ def wall(cmd: list[str], repeat: int) -> float:
 def stages(path: Path) -> list[tuple[str, float]]:
     """Where one ``report`` goes, in this process (CPU seconds, GC paused as the command does)."""
     from gmemtui.commands.jsonout import dumps_indented
-    from gmemtui.commands.report import format_markdown, format_text, report_dict, report_json
+    from gmemtui.commands.report import format_markdown, format_text
+    from gmemtui.commands.report_dict import report_dict
+    from gmemtui.commands.report_json import report_json
     from gmemtui.commands.textfmt import Painter
     from gmemtui.core.coverage import compute
     from gmemtui.core.gcpause import paused_gc

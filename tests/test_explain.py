@@ -14,7 +14,7 @@ from strategies import layouts
 
 from gmemtui.cli import main
 from gmemtui.commands.explain import explain_dict, format_text
-from gmemtui.commands.report import report_dict
+from gmemtui.commands.report_dict import report_dict
 from gmemtui.commands.textfmt import Painter
 from gmemtui.core.model import GmemFile, Layout, Slot
 from gmemtui.core.platform import DEFAULT_ARCH, PLATFORMS

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from strategies import layouts
 
 from gmemtui.commands.jsonout import dumps_indented
-from gmemtui.commands.report import report_dict
+from gmemtui.commands.report_dict import report_dict
 
 # strings with the characters that escaping must get right: quotes, backslashes, newlines,
 # the separators and brackets the shortcut relies on, non-ASCII and surrogates

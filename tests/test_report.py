@@ -12,7 +12,8 @@ from reference import reference_runs
 from strategies import layouts
 
 from gmemtui.cli import main
-from gmemtui.commands.report import format_markdown, format_text, report_dict
+from gmemtui.commands.report import format_markdown, format_text
+from gmemtui.commands.report_dict import report_dict
 from gmemtui.commands.textfmt import Painter, bar_cells, md_table, pct, render_bar, use_colour
 from gmemtui.core.model import Layout
 from gmemtui.formats.loader import load

@@ -1,4 +1,4 @@
-"""report.report_json (what ``report --json`` prints) is json.dumps(report_dict, indent=2) byte for byte."""
+"""``report_json`` (what ``report --json`` prints) is json.dumps(report_dict, indent=2) byte for byte."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import big_layouts, layouts
 
-from gmemtui.commands.report import report_dict, report_json
+from gmemtui.commands.report_dict import report_dict
+from gmemtui.commands.report_json import report_json
 from gmemtui.core.model import Overrides
 from gmemtui.formats.loader import load
 

@@ -8,8 +8,9 @@ that is not recognised is passed through, still as one line.
 from __future__ import annotations
 
 import argparse
-import difflib
+import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 
 from gmemtui.core.errors import InputError
@@ -25,6 +26,8 @@ def nearest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | Non
     starts = [c for c in options if word and c.startswith(word)]
     if len(starts) == 1:
         return starts[0]
+    import difflib  # only when there is a mistake to name
+
     close = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
     return close[0] if close else None
 
@@ -51,10 +54,35 @@ def choice_problem(action: argparse.Action, value: object) -> str:
     return f"{_flag(action)}: {value!r} is not {noun} ({listed})"
 
 
+class Formatter(argparse.HelpFormatter):
+    """argparse's formatter with the terminal's width found without ``shutil``: argparse makes a
+    formatter for every ``add_argument`` (to check metavars), and ``shutil`` pulls in ``bz2`` and
+    ``lzma``, a few milliseconds of every ``gmemtui report`` that never prints help."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            width = _columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _columns() -> int:
+    """What ``shutil.get_terminal_size().columns`` answers: $COLUMNS, else the terminal, else 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a mistake is one line ``gmemtui: ...`` (exit 2) instead of a usage block."""
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", Formatter)
         super().__init__(*args, **kwargs)
         # A value like -2M is a (bad) value, not an unknown option: no option here looks like -<digit>,
         # so everything that does is an argument ("--host-max-page -2M" says why -2M is wrong).

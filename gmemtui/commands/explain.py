@@ -12,7 +12,7 @@ import json
 import sys
 from bisect import bisect_right
 
-from gmemtui.commands.report import layout_warnings, run_dict, slot_dict
+from gmemtui.commands.report_dict import layout_warnings, run_dict, slot_dict
 from gmemtui.commands.textfmt import Painter, use_colour
 from gmemtui.core.coverage import slot_runs
 from gmemtui.core.errors import InputError

@@ -1,18 +1,18 @@
 """``gmemtui report FILE``: coverage per slot and in total, with the runs and their reasons.
 
-Three forms of one computation: ``report_dict`` (the ``--json`` schema of docs/commands.md, reused by the TUI
-and the benchmarks), a text report for the terminal and ``--markdown`` for mail and pull requests.
+Three forms of one computation: a text report for the terminal, ``--markdown`` for mail and pull
+requests, and ``--json`` (``report_dict`` is the schema of docs/commands.md as data, ``report_json``
+writes it; both imported only for ``--json``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from functools import lru_cache
 
-from gmemtui.commands.jsonout import dumps_indented, flat_encoder
+from gmemtui.commands.report_dict import layout_warnings
 from gmemtui.commands.textfmt import (
     NOT_MAPPABLE,
     Painter,
@@ -54,126 +54,6 @@ def pick_state(loaded: Loaded, state: int | None, option: str = "--state") -> tu
     st = loaded.states[state]
     line = getattr(st, "line", 0)
     return st.layout, f"state {state} of {n - 1}" + (f", after line {line}" if line else ", before any line")
-
-
-def layout_warnings(layout: Layout) -> list[Warning_]:
-    from gmemtui.core.validate import layout_warnings as warnings
-
-    return warnings(layout)
-
-
-def slot_dict(slot: Slot) -> dict[str, object]:
-    """A slot's identity and arguments as in docs/commands.md (no coverage)."""
-    return {
-        "as": slot.as_,
-        "slot": slot.slot,
-        "name": slot.name,
-        "gpa": slot.gpa,
-        "size": slot.size,
-        "ua": slot.ua,
-        "flags": flag_names(slot.flags),
-        "guest_memfd": slot.gmem,
-        "offset": slot.offset if slot.gmem is not None else None,
-    }
-
-
-def run_dict(run: Run) -> dict[str, object]:
-    """A run; ``"mappable": false`` is added only to runs KVM cannot map at all (rule 6)."""
-    d: dict[str, object] = {"gpa": run.gpa, "size": run.size, "page": run.page, "private": run.private,
-                            "reason": run.reason}
-    if not run.mappable:
-        d["mappable"] = False
-    return d
-
-
-def warning_dict(w: Warning_) -> dict[str, object]:
-    return {"as": w.as_, "slot": w.slot, "line": w.line, "message": w.message}
-
-
-def total_dict(cov: Coverage) -> dict[str, object]:
-    return {"size": cov.size, "bytes": dict(cov.total)}
-
-
-def report_dict(
-    obj: Loaded | Layout, file: str | None = None, cov: Coverage | None = None
-) -> dict[str, object]:
-    """The ``report --json`` document of docs/commands.md for a layout (or a Loaded's final layout)."""
-    layout = obj.layout if isinstance(obj, Loaded) else obj
-    if file is None and isinstance(obj, Loaded):
-        file = obj.path
-    cov = compute(layout) if cov is None else cov
-    slots = []
-    for sc in cov.slots:
-        d = slot_dict(sc.slot)
-        d["bytes"] = dict(sc.bytes)
-        d["runs"] = [run_dict(r) for r in sc.runs]
-        slots.append(d)
-    return _document(layout, file, cov, slots)
-
-
-def _document(layout: Layout, file: str | None, cov: Coverage, slots: list) -> dict[str, object]:
-    plat = layout.platform
-    return {
-        "file": file,
-        "name": layout.name,
-        "arch": layout.arch,
-        "policy": layout.policy,
-        "host_max_page": fmt_size(layout.host_max_page),
-        "private_max_page": fmt_size(layout.private_max_page) if plat.private_cap else None,
-        "page_sizes": list(plat.names),
-        "total": total_dict(cov),
-        "slots": slots,
-        "warnings": [warning_dict(w) for w in layout_warnings(layout)],
-    }
-
-
-def report_json(layout: Layout, file: str | None = None, cov: Coverage | None = None) -> str:
-    """``json.dumps(report_dict(layout, file, cov), indent=2)``, byte for byte, for ``--json``.
-
-    The slots (95,000 runs at 32,763 slots) are written from templates of the fixed schema instead
-    of building a dict per run and walking them: ~0.1 s instead of ~0.45 s. The rest of the document
-    goes through ``jsonout.dumps_indented`` with an empty slot list, which the slots then replace.
-    Tests compare it with ``json.dumps`` on random layouts and hostile names.
-    """
-    cov = compute(layout) if cov is None else cov
-    head = dumps_indented(_document(layout, file, cov, []))
-    empty = '\n  "slots": [],'  # a raw newline is structure: this is the top-level key, once
-    assert head.count(empty) == 1
-    slots = [_slot_json(sc) for sc in cov.slots]
-    body = "[\n    " + ",\n    ".join(slots) + "\n  ]" if slots else "[]"
-    return head.replace(empty, f'\n  "slots": {body},')
-
-
-_I6, _I8, _I10 = "\n" + " " * 6, "\n" + " " * 8, "\n" + " " * 10
-_TEXT: dict[str | None, str] = {None: "null"}  # JSON of the page names and reason codes (a few)
-
-
-def _list_json(items: list[str], close: str) -> str:
-    """A list or dict of a slot (items already encoded) as ``json.dumps(indent=2)`` writes it."""
-    return f"{close[0]}{_I8}{(',' + _I8).join(items)}{_I6}{close[1]}" if items else close
-
-
-def _slot_json(sc: SlotCoverage) -> str:
-    """One slot of ``report_dict`` as ``json.dumps(indent=2)`` writes it inside the slot list."""
-    d = slot_dict(sc.slot)
-    if d["flags"]:  # a non-empty list inside: the general encoder, moved in by the slot list's indent
-        head = dumps_indented(d).replace("\n", "\n    ")[: -len("\n    }")]
-    else:  # only scalars (and []): one C call with the items' indentation
-        head = "{" + _I6 + flat_encoder(_I6)(d)[1:-1]
-    text = _TEXT
-    runs = []
-    for r in sc.runs:
-        page, reason = r.page, r.reason
-        if page not in text or reason not in text:
-            text[page], text[reason] = json.dumps(page), json.dumps(reason)
-        runs.append(f'{{{_I10}"gpa": {r.gpa},{_I10}"size": {r.size},{_I10}"page": {text[page]},'
-                    f'{_I10}"private": {"true" if r.private else "false"},{_I10}"reason": {text[reason]}'
-                    + ("" if r.mappable else f',{_I10}"mappable": false') + f'{_I8}}}')
-    for k in sc.bytes:
-        if k not in text:
-            text[k] = json.dumps(k)
-    byts = _list_json([f"{text[k]}: {v}" for k, v in sc.bytes.items()], "{}")
-    return f'{head},{_I6}"bytes": {byts},{_I6}"runs": {_list_json(runs, "[]")}\n    }}'
 
 
 # --- text -----------------------------------------------------------------------------------------
@@ -382,6 +262,8 @@ def _main(args: argparse.Namespace) -> int:
     layout, label = pick_state(loaded, getattr(args, "state", None))
     layout = overrides.apply(layout)
     if args.json:
+        from gmemtui.commands.report_json import report_json  # json only where --json asks for it
+
         sys.stdout.write(report_json(layout, args.file) + "\n")  # json.dumps(report_dict, indent=2)
     elif args.markdown:
         sys.stdout.write(format_markdown(layout, args.file, label))

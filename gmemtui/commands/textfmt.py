@@ -7,11 +7,11 @@ that is not a terminal (a pipe, a file, CI logs). ``--markdown`` output never ca
 
 from __future__ import annotations
 
+import io  # (already loaded by the interpreter; typing would cost an import)
 import os
 import sys
 from collections.abc import Sequence
 from itertools import groupby
-from typing import TextIO
 
 # One glyph per ladder size, by index (base page first), so a bar reads without colour: the base
 # page, the bad news, is the densest. The TUI uses these very glyphs (gmemtui.tui.palette); the ladder
@@ -35,7 +35,7 @@ GREEN = "32"
 YELLOW = "33"
 
 
-def use_colour(stream: TextIO | None = None) -> bool:
+def use_colour(stream: io.TextIOBase | None = None) -> bool:
     """Whether to write ANSI codes to ``stream`` (stdout by default): a TTY and no NO_COLOR."""
     if os.environ.get("NO_COLOR", ""):
         return False

@@ -22,9 +22,9 @@ size, so the largest size where all hold is found by walking up the ladder until
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from gmemtui.core.model import Layout, Slot
 from gmemtui.core.units import fmt_size
@@ -365,17 +365,17 @@ def applies(rule: Rule, facts: SlotFacts, private: bool) -> bool:
     return rule in _applicable(facts, private)
 
 
-class SizeStep(NamedTuple):
+class SizeStep(namedtuple("SizeStep", "frames block_rules stop")):
     """How to decide one size above the base page for the frames of one slot and attribute.
 
-    ``block_rules`` are the per-block rules (2, 4) that come before ``stop``, the first slot-level
-    rule that fails at this size (None: none fails). A block's first failure is the first failing
-    rule of ``block_rules``, else ``stop``: the same answer as walking every rule in order.
+    ``frames`` (int) is the size in base pages; ``block_rules`` (tuple of Rule) are the per-block
+    rules (2, 4) that come before ``stop``, the first slot-level rule that fails at this size (a
+    Rule, or None: none fails). A block's first failure is the first failing rule of
+    ``block_rules``, else ``stop``: the same answer as walking every rule in order. (A plain
+    ``collections.namedtuple``: ``typing.NamedTuple`` would cost every command 3 ms of import.)
     """
 
-    frames: int
-    block_rules: tuple[Rule, ...]
-    stop: Rule | None
+    __slots__ = ()
 
 
 def _split(rules: tuple[Rule, ...]) -> tuple[tuple[tuple[int, Rule], ...], tuple[tuple[Rule, ...], ...]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import stat
@@ -10,7 +11,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from gmemtui.core.errors import InputError
 from gmemtui.core.model import Layout, Overrides
@@ -74,7 +74,7 @@ def read_text(path: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _pieces(f: BinaryIO, path: str) -> Iterator[tuple[str, int]]:
+def _pieces(f: io.BufferedIOBase, path: str) -> Iterator[tuple[str, int]]:
     """The text of ``f`` in pieces of whole lines (about CHUNK bytes), each with its first line's
     number. A piece ends at a newline, which is never inside a UTF-8 sequence, so the pieces decode
     to exactly what the whole file decodes to."""
