@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import attrgetter
 
 from gmemtui.core.gcpause import paused_gc
 from gmemtui.core.model import Layout, Slot
@@ -56,9 +58,10 @@ class SlotCoverage:
     runs: tuple[Run, ...]
     bytes: dict[str, int]  # every ladder size, summing to the slot's size
 
-    @property
+    @cached_property
     def unmappable(self) -> int:
-        """Bytes not mappable (counted under the base page in ``bytes``)."""
+        """Bytes not mappable (counted under the base page in ``bytes``); once per slot coverage,
+        which an edit elsewhere keeps (so a drag step sums stored numbers, not every run)."""
         return sum(r.size for r in self.runs if not r.mappable)
 
 
@@ -85,13 +88,16 @@ class Coverage:
 
     @property
     def unmappable(self) -> int:
-        return sum(sc.unmappable for sc in self.slots)
+        return sum(map(_unmappable, self.slots))
 
     def slot(self, key: tuple[int, int]) -> SlotCoverage:
         for sc in self.slots:
             if sc.slot.key == key:
                 return sc
         raise KeyError(key)
+
+
+_unmappable = attrgetter("unmappable")
 
 
 def _start(sc: SlotCoverage) -> tuple[int, int]:
