@@ -18,12 +18,17 @@ is timed too.
 from __future__ import annotations
 
 import gc
+import re
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import Case, in_process, interleave, table  # noqa: E402
 
 from gmemtui.core.model import Overrides  # noqa: E402
 from gmemtui.formats.trace import load_trace  # noqa: E402
@@ -97,6 +102,33 @@ def run(name: str, text: str) -> None:
     del replay
 
 
+FLOOR_RE = re.compile(
+    r"Slot#(\d+) flags=0x([0-9a-f]+) gpa=0x([0-9a-f]+) size=0x([0-9a-f]+) ua=0x([0-9a-f]+) "
+    r"guest_memfd=(-?\d+) guest_memfd_offset=0x([0-9a-f]+) ret=(-?\d+)")
+
+
+def floor(text: str) -> int:
+    """The least a reader must do: find each event's fields with one regex and turn them into ints."""
+    n = 0
+    for m in FLOOR_RE.finditer(text):
+        s, f, g, z, u, fd, o, r = m.groups()
+        n += int(s) + int(f, 16) + int(g, 16) + int(z, 16) + int(u, 16) + int(fd) + int(o, 16) + int(r)
+    return n
+
+
+def versus_floor(text: str, rounds: int = 3) -> None:
+    """``load_trace`` beside the floor on the same text, interleaved, thread CPU (harness.py)."""
+    cases = [Case("regex scan + int() of the fields", in_process(lambda: floor(text))),
+             Case("load_trace (parse + replay)", in_process(lambda: load_trace(text, "x.trace", Overrides())),
+                  "regex scan + int() of the fields")]
+    gc.disable()
+    try:
+        interleave(cases, rounds)
+    finally:
+        gc.enable()
+    print(table(cases, "1,000,000 distinct lines"))
+
+
 def scaling() -> None:
     """Bytes per change must stay flat as changes grow: memory ~ changes, not lines x slots."""
     for n in (10_000, 100_000, 400_000):
@@ -114,4 +146,5 @@ def scaling() -> None:
 if __name__ == "__main__":
     for name, make in (("distinct", distinct), ("remap", remap)):
         run(name, make())
+    versus_floor(distinct())
     scaling()
