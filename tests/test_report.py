@@ -136,8 +136,8 @@ def test_text_report_on_seed(capsys: pytest.CaptureFixture[str]) -> None:
     assert "guest_memfd 19 @ 0x100000" in out
     assert re.search(r"\[0x40000000, 0x80000000\)\s+1G\s+2M\s+private\s+not 1G: ua-misaligned", out)
     assert re.search(r"\[0x100000, 0x200000\)\s+1M\s+4K\s+private\s+not 2M: slot-edge", out)
-    bar = next(line.strip() for line in out.splitlines() if line.strip().startswith("░▒"))
-    assert len(bar) == 64 and bar.count("░") == 1 and set(bar) == {"░", "▒"}
+    bar = next(line.strip() for line in out.splitlines() if line.strip().startswith("█▓"))
+    assert len(bar) == 64 and bar.count("█") == 1 and set(bar) == {"█", "▓"}
     assert "4K 1M (0.05%) · 2M 2046M (99.95%) · 1G 0" in out
     assert "total 2G in 4 slots: 4K 2M (0.1%) · 2M 2046M (99.9%) · 1G 0" in out
     assert "warnings (2):" in out and "readonly" in out
@@ -219,7 +219,7 @@ def test_bar_cells_smallest_size_wins_and_holes() -> None:
     # a span with a hole in the middle
     cells = bar_cells(0, 100, [(0, 25, 2), (75, 25, 1)], 4)
     assert cells == [2, None, None, 1]
-    assert render_bar(cells, Painter(False)) == "▓  ▒"
+    assert render_bar(cells, Painter(False)) == "▒  ▓"
     # a run smaller than a cell inside a bigger one still shows
     cells = bar_cells(0, 1000, [(0, 500, 1), (500, 1, 0), (501, 499, 1)], 10)
     assert cells == [1, 1, 1, 1, 1, 0, 1, 1, 1, 1]

@@ -14,9 +14,10 @@ from gmemtui.core import coverage
 from gmemtui.core.errors import InputError
 from gmemtui.core.model import GmemFile, Layout, Overrides, PrivateRange, Slot
 from gmemtui.core.platform import X86_64
-from gmemtui.formats import trace
+from gmemtui.formats import trace_lines
 from gmemtui.formats.loader import is_trace, load
-from gmemtui.formats.trace import _check, load_trace, parse_by_name, parse_set
+from gmemtui.formats.trace import load_trace
+from gmemtui.formats.trace_lines import check_set, parse_by_name, parse_set
 from gmemtui.formats.yaml_load import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,11 +116,13 @@ def test_fields_are_found_by_name_in_any_order() -> None:
 @pytest.mark.parametrize("form", FORMS)
 def test_fast_paths_agree_with_the_by_name_parser(form: str) -> None:
     tail = FORMS[form][0].removeprefix("kvm_set_user_memory")
-    assert parse_set(tail) == _check(*parse_by_name(tail))
+    assert parse_set(tail) == check_set(*parse_by_name(tail))
 
 
-@pytest.mark.parametrize("form, fast", [("qemu-9.1", trace._FAST_91), ("upm", trace._FAST_UPM),
-                                        ("qemu-9.0", trace._FAST_90), ("qemu-8.2", trace._FAST_82)])
+@pytest.mark.parametrize("form, fast", [
+    ("qemu-9.1", trace_lines._FAST_91), ("upm", trace_lines._FAST_UPM),
+    ("qemu-9.0", trace_lines._FAST_90), ("qemu-8.2", trace_lines._FAST_82),
+])
 def test_canonical_lines_take_the_fast_paths(form: str, fast: re.Pattern[str]) -> None:
     """The exact printf formats must hit their fast regex (an f-string once turned {1,30} into (1, 30))."""
     tail = FORMS[form][0].removeprefix("kvm_set_user_memory")
@@ -343,7 +346,7 @@ def test_overrides_reach_every_state() -> None:
 
 def naive_replay(lines: list[str]) -> list[tuple[int, Layout]]:
     """Reference: every state rebuilt from scratch, one dict per line (tests only)."""
-    from gmemtui.formats.trace import set_range
+    from gmemtui.formats.trace_states import set_range
 
     states: list[tuple[int, dict, list, list]] = [(0, {}, [], [])]
     for n, text in enumerate(lines, 1):

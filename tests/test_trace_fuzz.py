@@ -12,7 +12,8 @@ from gmemtui.core import coverage
 from gmemtui.core.errors import InputError
 from gmemtui.core.model import Overrides
 from gmemtui.formats.loader import is_trace, load
-from gmemtui.formats.trace import _Bad, _check, load_trace, parse_by_name, parse_set
+from gmemtui.formats.trace import load_trace
+from gmemtui.formats.trace_lines import LineError, check_set, parse_by_name, parse_set
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_LINES = sorted({
@@ -99,7 +100,7 @@ def test_the_real_lines_alone_parse() -> None:
 def _outcome(parse) -> tuple[str, object]:
     try:
         return ("ok", parse())
-    except _Bad as e:
+    except LineError as e:
         return ("bad", str(e))
 
 
@@ -121,4 +122,4 @@ def test_fast_paths_equal_the_by_name_parser(form: str, as_: int, slot: int, fla
         "9.0": f"{common} ret={ret}",
         "8.2": f"{common} ret={ret}",
     }[form]
-    assert _outcome(lambda: parse_set(tail)) == _outcome(lambda: _check(*parse_by_name(tail)))
+    assert _outcome(lambda: parse_set(tail)) == _outcome(lambda: check_set(*parse_by_name(tail)))

@@ -13,18 +13,19 @@ from collections.abc import Sequence
 from itertools import groupby
 from typing import TextIO
 
-# One glyph per ladder size, by index (base page first), so a bar reads without colour. The TUI
-# uses the same order; the ladder itself is data (gmemtui.core.platform), this only picks a glyph.
-GLYPHS = ("░", "▒", "▓", "█")
+# One glyph per ladder size, by index (base page first), so a bar reads without colour: the base
+# page, the bad news, is the densest. The TUI uses these very glyphs (gmemtui.tui.palette); the ladder
+# itself is data (gmemtui.core.platform), this only picks a glyph.
+GLYPHS = ("█", "▓", "▒", "░")
 HOLE = " "
 # Okabe-Ito colour-blind-safe hues in 256-colour ANSI, by ladder index: vermillion, sky blue,
 # bluish green, yellow.
 PAGE_COLOURS = (166, 75, 36, 220)
 # Frames KVM cannot map at all (rule 6, no-guest-memfd): a bar index below every page size (so a
-# cell that holds some shows them), its own glyph and colour (reddish purple).
+# cell that holds some shows them), its own glyph and colour (yellow, as in the TUI).
 NOT_MAPPABLE = -1
 NOT_MAPPABLE_GLYPH = "╳"
-NOT_MAPPABLE_COLOUR = 169
+NOT_MAPPABLE_COLOUR = 185
 
 RESET = "\x1b[0m"
 BOLD = "1"
@@ -70,7 +71,7 @@ class Painter:
 
 
 def glyph_legend(names: Sequence[str], paint: Painter, unmappable: bool = False) -> str:
-    """``░ 4K  ▒ 2M  ▓ 1G`` (and ``╳ not mappable`` where a layout has such frames)."""
+    """``█ 4K  ▓ 2M  ▒ 1G`` (and ``╳ not mappable`` where a layout has such frames)."""
     items = [f"{paint.glyph(i)} {name}" for i, name in enumerate(names)]
     if unmappable:
         items.append(f"{paint.glyph(NOT_MAPPABLE)} not mappable")

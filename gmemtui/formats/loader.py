@@ -157,7 +157,7 @@ def _read(path: str, label: str, overrides: Overrides) -> Loaded | str:
 
 def x86_only(overrides: Overrides, label: str, what: str) -> None:
     """Traces and monitor dumps come from QEMU's x86 machines: ``--arch`` cannot make them another."""
-    from gmemtui.formats.trace import PLATFORM
+    from gmemtui.formats.trace_lines import PLATFORM
 
     if overrides.arch not in (None, PLATFORM.arch):
         raise InputError(f"--arch {overrides.arch}: {label} is {what}, and those are {PLATFORM.arch} "

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from gmemtui.core import validate
 from gmemtui.core.model import Layout, Overrides, Warning_
-from gmemtui.formats.trace import Replayer, TraceStates
+from gmemtui.formats.trace import Replayer
+from gmemtui.formats.trace_states import TraceStates
 
 
 @dataclass(frozen=True)

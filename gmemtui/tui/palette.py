@@ -17,13 +17,15 @@ from collections.abc import Mapping
 from rich.style import Style
 from textual.color import Color
 
+from gmemtui.commands.textfmt import GLYPHS as text_glyphs
+
 # Okabe & Ito (2008), "Color Universal Design": orange, sky blue, bluish green, blue
 DEFAULT_COLOURS: tuple[str, ...] = ("#E69F00", "#56B4E9", "#009E73", "#0072B2")
 # the same hues darkened for a light background: vermillion, blue, dark bluish green, purple
 LIGHT_COLOURS: tuple[str, ...] = ("#C05000", "#0066A8", "#00745A", "#6A3D9A")
 # the selected slot: reddish purple, a hue no page size uses
 SELECTED = {"dark": "#CC79A7", "light": "#9E3D74"}
-GLYPHS: tuple[str, ...] = ("█", "▓", "▒", "░")
+GLYPHS: tuple[str, ...] = text_glyphs  # the same glyphs as the text outputs: base page densest
 MIXED = "▚"
 # on a slot-scale axis row: a boundary of ladder size 1 (2M), of size 2 or more (1G)
 BOUNDARY: tuple[str, ...] = ("╷", "╷", "╻")
