@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from gmemtui.core.errors import InputError
 from gmemtui.core.model import GmemFile, Layout, PrivateRange, Slot, Warning_
+from gmemtui.core.platform import PLATFORMS
 from gmemtui.core.validate import check_layout, layout_errors, layout_warnings, private_bytes
 
 K = 4096
@@ -168,3 +169,29 @@ def test_warnings_sorted_by_line_with_notes_and_none_last():
 def test_default_attributes_give_no_private_frame_warning():
     layout = Layout(slots=(slot(0, 0, 2 * M), slot(1, 2 * M, 2 * M, gmem=1)), files=(GmemFile(1),))
     assert layout_warnings(layout) == []
+
+
+def test_plainly_valid_agrees_with_the_detailed_slot_checks() -> None:
+    """``layout_errors`` skips ``_slot_errors`` for a slot ``_plainly_valid`` passes: they must agree,
+    on every arch, around every boundary (alignment, ids, address spaces, 2^gpa_bits, 2^64, flags)."""
+    import random
+
+    from gmemtui.core.validate import _plainly_valid, _slot_errors
+
+    for arch, plat in PLATFORMS.items():
+        rng = random.Random(arch)
+        base, top = plat.base.bytes, 1 << plat.gpa_bits
+        addrs = [0, base, 2 * base, base // 2, -base, top - base, top, (1 << 64) - base, 1 << 64]
+        sizes = [0, base, 3 * base, base + 1, -base, top, (1 << 63)]
+        seen = set()
+        for _ in range(3000):
+            s = Slot(
+                slot=rng.choice([0, 1, plat.max_slot_id, plat.max_slot_id + 1, -1]),
+                gpa=rng.choice(addrs), size=rng.choice(sizes), ua=rng.choice(addrs),
+                as_=rng.choice([0, 1, 2, -1]), flags=rng.choice([0, 1, 2, 3, 8]),
+                gmem=rng.choice([None, 0]), offset=rng.choice([0, base, base // 2, -base]),
+            )
+            ok = _plainly_valid(s, plat)
+            assert ok == (not list(_slot_errors(s, plat))), (arch, s)
+            seen.add(ok)
+        assert seen == {True, False}

@@ -104,6 +104,24 @@ def _slot_errors(s: Slot, plat: Platform) -> Iterable[str]:
             yield f"slot {s.slot}: {problem}"
 
 
+def _plainly_valid(s: Slot, plat: Platform) -> bool:
+    """True when ``_slot_errors`` would find nothing: the same checks as plain tests, the base-page
+    multiples of gpa/size/ua/offset as one bitmask (the base page is a power of two). Words no
+    message, so the messages stay ``_slot_errors``'; at 32,763 slots it makes the happy path of the
+    per-slot checks several times cheaper."""
+    offset = s.offset if s.gmem is not None else 0
+    return (
+        0 <= s.slot <= plat.max_slot_id
+        and 0 <= s.as_ < plat.address_spaces
+        and not (s.gpa | s.size | s.ua | offset) & (plat.base.bytes - 1)
+        and s.size > 0
+        and min(s.gpa, s.ua, s.offset) >= 0
+        and s.gpa + s.size <= 1 << plat.gpa_bits
+        and s.ua + s.size <= UA_LIMIT
+        and not s.flags & ~_KNOWN_FLAG_BITS
+    )
+
+
 def layout_errors(layout: Layout, path: str) -> list[InputError]:
     """Every semantic error, sorted by line (errors without a line last)."""
     errors: list[InputError] = []
@@ -147,8 +165,9 @@ def layout_errors(layout: Layout, path: str) -> list[InputError]:
         files_by_id.setdefault(f.id, f)
     seen_keys: dict[tuple[int, int], int] = {}
     for s in layout.slots:
-        for problem in _slot_errors(s, plat):
-            err(problem, s.line)
+        if not _plainly_valid(s, plat):
+            for problem in _slot_errors(s, plat):
+                err(problem, s.line)
         if s.key in seen_keys:
             err(
                 f"duplicate slot {s.slot} in address space {s.as_} (first on line {seen_keys[s.key]})", s.line
