@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gmemtui.formats import yaml_load as layout_yaml
-from gmemtui.formats.yaml_load import NULL_TAG, compose, is_null
+from gmemtui.formats.yaml_load import compose
+from gmemtui.formats.yaml_values import NULL_TAG, is_null
 
 _words = st.sampled_from(
     ["", "~", "null", "Null", "NULL", "nUll", "nul", "0x10", "1", "true", "no", "2G", "a b"]

@@ -38,15 +38,15 @@ from gmemtui.core.tasks import (
     policy_name,
 )
 from gmemtui.formats.loader import Loaded, load, read_text
-from gmemtui.formats.yaml_load import (
-    _Bad,
-    _items,
+from gmemtui.formats.yaml_load import compose
+from gmemtui.formats.yaml_values import (
+    NodeProblem,
     as_bytes,
     as_int,
     as_page,
-    compose,
     describe,
     line_of,
+    mapping_items,
     scalar_text,
     shown,
 )
@@ -127,11 +127,11 @@ def load_lesson(path: str, text: str | None = None) -> Lesson:
                          path, 1)
     try:
         return _lesson(root, text, path)
-    except _Bad as e:
+    except NodeProblem as e:
         raise InputError(e.message, path, e.line) from None
 
 
-def _first_error(errors: list[_Bad]) -> None:
+def _first_error(errors: list[NodeProblem]) -> None:
     if errors:
         raise min(errors, key=lambda e: e.line)
 
@@ -145,12 +145,12 @@ def _text(node: Node | None, what: str) -> str:
 
 
 def _lesson(root: MappingNode, text: str, path: str) -> Lesson:
-    errors: list[_Bad] = []
-    top = _items(root, "lesson", LESSON_KEYS, errors)
+    errors: list[NodeProblem] = []
+    top = mapping_items(root, "lesson", LESSON_KEYS, errors)
     _first_error(errors)
     for key in REQUIRED:
         if key not in top:
-            raise _Bad(line_of(root), f"missing required key {key!r} in a lesson")
+            raise NodeProblem(line_of(root), f"missing required key {key!r} in a lesson")
     loaded = _layout(top["layout"], text, path)
     layout = loaded.layout
     if "overrides" in top:
@@ -159,7 +159,7 @@ def _lesson(root: MappingNode, text: str, path: str) -> Lesson:
     plat = layout.platform
     done = condition(top["done"], layout)
     if done.met(layout, compute(layout)):
-        raise _Bad(line_of(top["done"]), "the task is already done when the lesson opens: the student "
+        raise NodeProblem(line_of(top["done"]), "the task is already done when the lesson opens: the student "
                                          "would have nothing to do")
     frame = _frame(top["frame"], plat) if "frame" in top else _default_frame(layout)
     steps = _list(top["solution"], "solution") if "solution" in top else []
@@ -212,13 +212,13 @@ def _layout(node: Node, text: str, path: str) -> Loaded:
     for candidate in candidates:
         if candidate.is_file():
             return load(str(candidate))
-    raise _Bad(line_of(node), f"layout {shown(name)}: no such file beside the lesson, and no layout of "
-                              "that name ships with gmemtui (qemu-snp-seed)")
+    raise NodeProblem(line_of(node), f"layout {shown(name)}: no such file beside the lesson, and no "
+                      "layout of that name ships with gmemtui (qemu-snp-seed)")
 
 
 def _overrides(node: Node, plat: Platform) -> Overrides:
-    errors: list[_Bad] = []
-    items = _items(node, "overrides", OVERRIDE_KEYS, errors)
+    errors: list[NodeProblem] = []
+    items = mapping_items(node, "overrides", OVERRIDE_KEYS, errors)
     _first_error(errors)
     values: dict[str, object] = {}
     if "policy" in items:
@@ -235,16 +235,16 @@ def _policy(node: Node) -> str:
     for p in POLICIES:
         if policy_name(p) == policy_name(text):
             return p
-    raise _Bad(line_of(node), f"unknown policy {shown(text)} (known: {', '.join(POLICY_NAMES)})")
+    raise NodeProblem(line_of(node), f"unknown policy {shown(text)} (known: {', '.join(POLICY_NAMES)})")
 
 
 def _frame(node: Node, plat: Platform) -> tuple[int, int]:
     if isinstance(node, MappingNode):
-        errors: list[_Bad] = []
-        items = _items(node, "frame", ("as", "gpa"), errors)
+        errors: list[NodeProblem] = []
+        items = mapping_items(node, "frame", ("as", "gpa"), errors)
         _first_error(errors)
         if "gpa" not in items:
-            raise _Bad(line_of(node), "missing required key 'gpa' in frame")
+            raise NodeProblem(line_of(node), "missing required key 'gpa' in frame")
         return _as(items.get("as"), plat), as_bytes(items["gpa"], "frame gpa")
     return 0, as_bytes(node, "frame")
 
@@ -259,13 +259,14 @@ def _as(node: Node | None, plat: Platform) -> int:
         return 0
     value = as_int(node, "as")
     if value >= plat.address_spaces:
-        raise _Bad(line_of(node), f"as {value}: {plat.arch} has address spaces 0..{plat.address_spaces - 1}")
+        raise NodeProblem(line_of(node),
+                          f"as {value}: {plat.arch} has address spaces 0..{plat.address_spaces - 1}")
     return value
 
 
 def _list(node: Node, what: str) -> list[Node]:
     if not isinstance(node, SequenceNode) or not node.value:
-        raise _Bad(line_of(node), f"{what}: expected a non-empty list, got {describe(node)}")
+        raise NodeProblem(line_of(node), f"{what}: expected a non-empty list, got {describe(node)}")
     return list(node.value)
 
 
@@ -273,13 +274,14 @@ def _one_key(node: Node, what: str, known: tuple[str, ...]) -> tuple[str, Node, 
     """A mapping of exactly one known key (``{coverage: {...}}``): its key, value and line."""
     if not isinstance(node, MappingNode) or len(node.value) != 1:
         got = describe(node) if not isinstance(node, MappingNode) else "several keys"
-        raise _Bad(line_of(node), f"{what}: expected a mapping of one key ({', '.join(known)}), got {got}")
+        raise NodeProblem(line_of(node),
+                          f"{what}: expected a mapping of one key ({', '.join(known)}), got {got}")
     k, v = node.value[0]
     key = k.value if isinstance(k, ScalarNode) else ""
     if key not in known:
         close = difflib.get_close_matches(key, known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
-        raise _Bad(line_of(k), f"unknown {what} {shown(key)} ({hint})")
+        raise NodeProblem(line_of(k), f"unknown {what} {shown(key)} ({hint})")
     return key, v, line_of(k)
 
 
@@ -303,8 +305,8 @@ def condition(node: Node, layout: Layout) -> Condition:
              "bytes": ("as", "slot", "page", "at_least"),
              "slot": ("as", "slot", *SLOT_FIELDS),
              "file": ("id", "max_page")}[kind]
-    errors: list[_Bad] = []
-    items = _items(value, kind, known, errors)
+    errors: list[NodeProblem] = []
+    items = mapping_items(value, kind, known, errors)
     _first_error(errors)
     as_ = _as(items.get("as"), plat)
 
@@ -312,11 +314,11 @@ def condition(node: Node, layout: Layout) -> Condition:
         n = items.get("slot")
         if n is None:
             if required:
-                raise _Bad(line_of(value), f"missing required key 'slot' in {kind}")
+                raise NodeProblem(line_of(value), f"missing required key 'slot' in {kind}")
             return None
         number = as_int(n, "slot")
         if not any(s.key == (as_, number) for s in layout.slots):
-            raise _Bad(line_of(n), f"no slot {number} in address space {as_} of the lesson's layout")
+            raise NodeProblem(line_of(n), f"no slot {number} in address space {as_} of the lesson's layout")
         return number
 
     def page(key: str) -> str | None:
@@ -325,11 +327,11 @@ def condition(node: Node, layout: Layout) -> Condition:
     if kind == "coverage":
         slot = slot_no(False)
         if (slot is None) == ("gpa" not in items):
-            raise _Bad(line_of(value), "coverage: give either 'gpa' (and 'size') or 'slot'")
+            raise NodeProblem(line_of(value), "coverage: give either 'gpa' (and 'size') or 'slot'")
         if slot is not None and "size" in items:
-            raise _Bad(line_of(items["size"]), "coverage: 'size' goes with 'gpa', not with 'slot'")
+            raise NodeProblem(line_of(items["size"]), "coverage: 'size' goes with 'gpa', not with 'slot'")
         if not {"page", "at_least", "reason"} & set(items):
-            raise _Bad(line_of(value), "coverage: say what must hold: 'page', 'at_least' or 'reason'")
+            raise NodeProblem(line_of(value), "coverage: say what must hold: 'page', 'at_least' or 'reason'")
         reason = None
         if "reason" in items:
             reason = scalar_text(items["reason"], "reason", "a reason code")
@@ -337,29 +339,29 @@ def condition(node: Node, layout: Layout) -> Condition:
             if reason not in codes:
                 close = difflib.get_close_matches(reason, codes, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(codes)}"
-                raise _Bad(line_of(items["reason"]), f"unknown reason {shown(reason)} ({hint})")
+                raise NodeProblem(line_of(items["reason"]), f"unknown reason {shown(reason)} ({hint})")
         gpa = as_bytes(items["gpa"], "gpa") if "gpa" in items else None
         size = as_bytes(items["size"], "size") if "size" in items else None
         if size == 0:
-            raise _Bad(line_of(items["size"]), "coverage: size 0 holds no frame")
+            raise NodeProblem(line_of(items["size"]), "coverage: size 0 holds no frame")
         return CoverageIs(line, as_, gpa, size, slot, page("page"), page("at_least"), reason)
     if kind == "bytes":
         if "page" not in items:
-            raise _Bad(line_of(value), "missing required key 'page' in bytes")
+            raise NodeProblem(line_of(value), "missing required key 'page' in bytes")
         at_least = as_bytes(items["at_least"], "at_least") if "at_least" in items else 1
         return BytesAt(line, page("page") or "", at_least, as_, slot_no(False))
     if kind == "slot":
         number = slot_no(True)
         values = tuple((f, as_bytes(items[f], f)) for f in SLOT_FIELDS if f in items)
         if not values:
-            raise _Bad(line_of(value), f"slot: name at least one of {', '.join(SLOT_FIELDS)}")
+            raise NodeProblem(line_of(value), f"slot: name at least one of {', '.join(SLOT_FIELDS)}")
         return SlotIs(line, as_, number or 0, values)
     # file
     if "id" not in items or "max_page" not in items:
-        raise _Bad(line_of(value), "file: needs 'id' and 'max_page'")
+        raise NodeProblem(line_of(value), "file: needs 'id' and 'max_page'")
     fid = as_int(items["id"], "id")
     if layout.file(fid) is None:
-        raise _Bad(line_of(items["id"]), f"no guest_memfd file {fid} in the lesson's layout")
+        raise NodeProblem(line_of(items["id"]), f"no guest_memfd file {fid} in the lesson's layout")
     return FileIs(line, fid, as_page(items["max_page"], "max_page", plat))
 
 
@@ -370,19 +372,20 @@ def _step(node: Node, layout: Layout) -> Step:
     if kind == "keys":
         keys = [value] if isinstance(value, ScalarNode) else _list(value, "keys")
         return Step(line, keys=tuple(scalar_text(k, "keys", "a key name") for k in keys))
-    errors: list[_Bad] = []
-    items = _items(value, "drag", DRAG_KEYS, errors)
+    errors: list[NodeProblem] = []
+    items = mapping_items(value, "drag", DRAG_KEYS, errors)
     _first_error(errors)
     for key in ("slot", "part", "to"):
         if key not in items:
-            raise _Bad(line_of(value), f"missing required key {key!r} in drag")
+            raise NodeProblem(line_of(value), f"missing required key {key!r} in drag")
     plat = layout.platform
     as_ = _as(items.get("as"), plat)
     slot = as_int(items["slot"], "slot")
     if not any(s.key == (as_, slot) for s in layout.slots):
-        raise _Bad(line_of(items["slot"]), f"no slot {slot} in address space {as_} of the lesson's layout")
+        raise NodeProblem(line_of(items["slot"]),
+                          f"no slot {slot} in address space {as_} of the lesson's layout")
     part = scalar_text(items["part"], "part", "start, end, slot or binding")
     if part not in PARTS:
-        raise _Bad(line_of(items["part"]), f"unknown part {shown(part)} (known: {', '.join(PARTS)})")
+        raise NodeProblem(line_of(items["part"]), f"unknown part {shown(part)} (known: {', '.join(PARTS)})")
     snap = plat.name_of(as_page(items["snap"], "snap", plat)) if "snap" in items else None
     return Step(line, as_=as_, slot=slot, part=part, to=as_bytes(items["to"], "to"), snap=snap)

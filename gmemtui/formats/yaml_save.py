@@ -20,7 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from gmemtui.core.model import FLAG_NAMES, KVM_MEM_GUEST_MEMFD, GmemFile, Layout, Slot
 from gmemtui.core.platform import DEFAULT_ARCH, Platform
 from gmemtui.core.units import fmt_size
-from gmemtui.formats.yaml_load import FILE_KEYS, SLOT_KEYS, TOP_KEYS, is_null, parse_int_text
+from gmemtui.formats.yaml_values import FILE_KEYS, SLOT_KEYS, TOP_KEYS, is_null, parse_int_text
 
 _HEX_RE = re.compile(r"^0([xX])([0-9a-fA-F_]+)$")
 _OCT_BIN_RE = re.compile(r"^0([oObB])([0-7_]+)$")
