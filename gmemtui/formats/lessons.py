@@ -160,7 +160,7 @@ def _lesson(root: MappingNode, text: str, path: str) -> Lesson:
     done = condition(top["done"], layout)
     if done.met(layout, compute(layout)):
         raise NodeProblem(line_of(top["done"]), "the task is already done when the lesson opens: the student "
-                                         "would have nothing to do")
+                                                "would have nothing to do")
     frame = _frame(top["frame"], plat) if "frame" in top else _default_frame(layout)
     steps = _list(top["solution"], "solution") if "solution" in top else []
     solution = tuple(_step(n, layout) for n in steps)
@@ -213,7 +213,7 @@ def _layout(node: Node, text: str, path: str) -> Loaded:
         if candidate.is_file():
             return load(str(candidate))
     raise NodeProblem(line_of(node), f"layout {shown(name)}: no such file beside the lesson, and no "
-                      "layout of that name ships with gmemtui (qemu-snp-seed)")
+                                     "layout of that name ships with gmemtui (qemu-snp-seed)")
 
 
 def _overrides(node: Node, plat: Platform) -> Overrides:
