@@ -15,6 +15,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -66,11 +68,15 @@ async def screen_text(browser: Browser) -> str:
     return ANSI.sub("", str(await browser.evaluate(SCREEN_TEXT)))
 
 
-async def test_serve_in_headless_chromium(tmp_path: Path) -> None:
+@asynccontextmanager
+async def serving(tmp_path: Path, *args: str) -> AsyncIterator[tuple[subprocess.Popen, Browser]]:
+    """``gmemtui serve ARGS`` on a free port and a headless Chromium on its page; on leaving, the
+    browser is closed and the server stopped with SIGINT (what Ctrl+C sends: textual-serve shuts
+    down gracefully), which must exit 0."""
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, "-m", "gmemtui", "serve", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "gmemtui", "serve", *args, "--port", str(port)],
                               stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     browser = Browser(tmp_path / "profile")
     try:
@@ -79,6 +85,27 @@ async def test_serve_in_headless_chromium(tmp_path: Path) -> None:
         await browser.send("Page.enable")
         await browser.send("Page.addScriptToEvaluateOnNewDocument", source=RECORD_WEBSOCKET)
         await browser.send("Page.navigate", url=f"http://localhost:{port}/")
+        yield server, browser
+    finally:
+        await browser.close()
+        if server.poll() is None:
+            server.send_signal(signal.SIGINT)
+        code = server.wait(timeout=60)
+        log.close()
+    assert code == 0, (tmp_path / "serve.log").read_text()
+
+
+async def press(browser: Browser, key: str) -> int:
+    """Type ``key`` into the page's terminal; the length of the screen text before it (what the
+    app draws afterwards is what follows)."""
+    seen = len(str(await browser.evaluate(SCREEN_TEXT)))
+    await browser.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
+    await browser.type_key(key)
+    return seen
+
+
+async def test_serve_in_headless_chromium(tmp_path: Path) -> None:
+    async with serving(tmp_path) as (server, browser):
         # the first screen: textual-serve marks the page once the app's first bytes arrive, and the
         # title bar of the seed layout is on the terminal
         await browser.wait_for("document.body.classList.contains('-first-byte')", "the app's first bytes")
@@ -91,49 +118,20 @@ async def test_serve_in_headless_chromium(tmp_path: Path) -> None:
         shot = await browser.screenshot()
         assert png_colours(shot) > 8, "the page is blank"
         # a key typed in the page reaches the app: p switches the policy in the title bar
-        seen = len(str(await browser.evaluate(SCREEN_TEXT)))
-        await browser.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
-        await browser.type_key("p")
+        seen = await press(browser, "p")
         await browser.wait_for(f"{SCREEN_TEXT}.slice({seen}).includes('whole-binding')", "the new policy")
         assert "whole-binding" in ANSI.sub("", str(await browser.evaluate(SCREEN_TEXT))[seen:])
         if os.environ.get("GMEMTUI_BROWSER_PNG"):
             # Textual fills the footer once the app has had focus (a key): wait for it in the picture
             await browser.wait_for(f"{SCREEN_TEXT}.slice({seen}).includes('Quit')", "the footer")
             Path(os.environ["GMEMTUI_BROWSER_PNG"]).write_bytes(await browser.screenshot())
-    finally:
-        await browser.close()
-        if server.poll() is None:
-            server.send_signal(signal.SIGINT)  # what Ctrl+C sends: textual-serve shuts down gracefully
-        code = server.wait(timeout=60)
-        log.close()
-    assert code == 0, (tmp_path / "serve.log").read_text()
     assert not [p for p in app_pids if Path(f"/proc/{p}").exists()], "the app's process outlived the server"
 
 
 async def test_serve_tour_in_headless_chromium(tmp_path: Path) -> None:
     """``serve --tour``: the page opens on the first lesson; H shows its hint."""
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, "-m", "gmemtui", "serve", "--tour", "--port", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    browser = Browser(tmp_path / "profile")
-    try:
-        await wait_listening(port, server)
-        await browser.start()
-        await browser.send("Page.enable")
-        await browser.send("Page.addScriptToEvaluateOnNewDocument", source=RECORD_WEBSOCKET)
-        await browser.send("Page.navigate", url=f"http://localhost:{port}/")
+    async with serving(tmp_path, "--tour") as (_server, browser):
         await browser.wait_for(f"{SCREEN_TEXT}.includes('lesson 1/')", "the tour's progress")
         assert "The seed story, part 1" in await screen_text(browser)
-        seen = len(str(await browser.evaluate(SCREEN_TEXT)))
-        await browser.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
-        await browser.type_key("H")
+        seen = await press(browser, "H")
         await browser.wait_for(f"{SCREEN_TEXT}.slice({seen}).includes('Hint')", "the hint")
-    finally:
-        await browser.close()
-        if server.poll() is None:
-            server.send_signal(signal.SIGINT)
-        code = server.wait(timeout=60)
-        log.close()
-    assert code == 0, (tmp_path / "serve.log").read_text()
