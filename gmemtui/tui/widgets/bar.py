@@ -25,6 +25,8 @@ from gmemtui.core import edit
 from gmemtui.core.model import Layout
 from gmemtui.tui import palette
 from gmemtui.tui.axis import Axis, RunIndex, boundary_marks, patch_cells, ticks
+from gmemtui.tui.live import remember
+from gmemtui.tui.piece_runs import PieceRuns
 
 if TYPE_CHECKING:
     from gmemtui.tui.widgets.map_host import MapHost
@@ -63,6 +65,15 @@ class Drag:
     base: Layout  # the layout at mouse-down: every move is computed from it
     x0: int
     axis: Axis
+
+
+def dragged(d: Drag, delta: int, level: int = 0) -> Layout:
+    """``edit.drag`` from the layout at mouse-down. An edit replaces the one slot it changes
+    (``Layout.with_slot``); the live model is told so, and diffs this step against the last one through
+    that common base instead of comparing every slot (``live.changed_positions``)."""
+    new = edit.drag(d.base, d.key, d.part, delta, level)
+    remember(new.slots, d.base.slots, [] if new.slots is d.base.slots else [new.slot_index(d.key)])
+    return new
 
 
 def modifier_level(event: events.MouseEvent) -> int:
@@ -150,7 +161,11 @@ class Bar(Widget):
     def intervals(self) -> list[tuple[int, int]]:
         raise NotImplementedError
 
-    def runs(self) -> tuple[tuple[int, int, int], ...]:
+    def interval_count(self) -> int:
+        """``len(self.intervals())``, without building them."""
+        return len(self.intervals())
+
+    def runs(self) -> PieceRuns:
         raise NotImplementedError
 
     def draw_row(self, y: int, width: int) -> Strip:
@@ -236,7 +251,10 @@ class Bar(Widget):
         if whole == self._whole:
             return
         self._whole = whole
-        axis = self.drag.axis if self.drag is not None else self.map.axis_for(self.intervals(), width)
+        if self.drag is not None:
+            axis = self.drag.axis
+        else:  # more slots than columns cannot have a column each: the linear axis, without listing them
+            axis = self.map.axis_for(self.intervals() if self.interval_count() <= width else None, width)
         runs = self.runs()
         base = self.base()
         # a row is drawn again only when what it is drawn from changed: a drag of one slot leaves the
@@ -324,7 +342,7 @@ class Bar(Widget):
         d = self.drag
         assert d is not None
         delta = d.axis.at(event.x) - d.axis.at(d.x0)
-        new = edit.drag(d.base, d.key, d.part, delta, modifier_level(event))
+        new = dragged(d, delta, modifier_level(event))
         s = new.slots[new.slot_index(d.key)]
         base = new.platform.base.bytes
         focus = s.end - base if d.part == "end" else s.gpa
