@@ -139,6 +139,7 @@ class Bar(Widget):
         self._inputs: dict[int, object] = {}  # row -> what its cached strip was drawn from
         self._cells_for: tuple[Axis, tuple] | None = None  # (axis, runs) that _cells were computed for
         self._base: Style | None = None
+        self.prepared_width = 1  # the width of the last _prepare
         self._whole: object = None  # inputs() and the view at the last _prepare that drew
         self._styles: tuple = ()  # (base style, page colours, accent) the styles below come from
         self.base_style = Style()
@@ -213,7 +214,7 @@ class Bar(Widget):
             self.invalidate()
             return
         shown = dict(self._strips)  # rows never drawn (off screen) need no repaint
-        self._prepare()
+        self._prepare(width)
         dirty = []
         for y, old in shown.items():
             if y in self._strips:
@@ -239,8 +240,11 @@ class Bar(Widget):
         unchanged keeps its strip); subclasses add their label rows."""
         return {}
 
-    def _prepare(self) -> None:
-        width = max(self.size.width, 1)
+    def _prepare(self, width: int | None = None) -> None:
+        """``width``: ``self.size.width`` where the caller has it (``size`` looks the widget up in
+        the screen's map, each time)."""
+        width = max(self.size.width if width is None else width, 1)
+        self.prepared_width = width
         key = (self.map.version, width)
         if key == self._key:
             return

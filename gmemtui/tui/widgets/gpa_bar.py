@@ -59,7 +59,7 @@ class GpaBar(Bar):
         # a drag step replaces one slot of the list: the label row is the same if that slot reads the
         # same to it (``label_signature``), the attribute row is patched over that slot's columns
         slots = self.slots()
-        width = max(self.size.width, 1)
+        width = self.prepared_width  # row_inputs is called by _prepare
         private = self.attrs().bounds
         shift = self.map.current.platform.base_shift
         last = self._rows_from
