@@ -16,13 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count, islice
 from operator import gt, ne
+from typing import NamedTuple
 
 from gmemtui.tui.piece_runs import PieceRuns
 
 
-@dataclass(frozen=True)
-class Piece:
-    """Columns ``[x0, x1)`` show addresses ``[g0, g1)`` linearly."""
+class Piece(NamedTuple):
+    """Columns ``[x0, x1)`` show addresses ``[g0, g1)`` linearly. (A named tuple: it builds in less than
+    half the time of a frozen dataclass, and a dragged binding's file bar builds a slot scale of every
+    binding on each step.)"""
 
     x0: int
     x1: int
