@@ -3,6 +3,7 @@ they back, so an unaligned binding (the seed's offset 0x100000) shows where its 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.style import Style
@@ -30,7 +31,7 @@ class FileBar(Bar):
         super().__init__(map_view, id=id, classes="file-bar")
         self.file_id = file_id
 
-    def bindings(self) -> list[Slot]:
+    def bindings(self) -> Sequence[Slot]:
         return self.map.slots_of("file", self.file_id)
 
     def intervals(self) -> list[tuple[int, int]]:

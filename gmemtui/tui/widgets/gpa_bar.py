@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.style import Style
@@ -37,10 +38,10 @@ class GpaBar(Bar):
         self._attrs: tuple[object, Attributes] | None = None
         # what the label and attribute rows were last worked out from: (axis, slots, width, label
         # token, attribute cells, private bounds)
-        self._rows_from: tuple[Axis, list[Slot], int, object, list[str | None],
+        self._rows_from: tuple[Axis, Sequence[Slot], int, object, list[str | None],
                                tuple[int, ...] | None] | None = None
 
-    def slots(self) -> list[Slot]:
+    def slots(self) -> Sequence[Slot]:
         return self.map.slots_of("as", self.as_)
 
     def intervals(self) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ import in one direction only (map_view -> bars -> this).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from textual.color import Color
@@ -28,7 +29,7 @@ class MapHost(Protocol):
 
     def group(self, kind: str, ident: int) -> tuple[SlotCoverage, ...]: ...
 
-    def slots_of(self, kind: str, ident: int) -> list[Slot]: ...
+    def slots_of(self, kind: str, ident: int) -> Sequence[Slot]: ...
 
     def runs_of(self, kind: str, ident: int) -> PieceRuns: ...
 
