@@ -289,3 +289,50 @@ async def drive(loaded: Loaded, steps: list[tuple[str, int, str, int]]) -> None:
                                min_size=1, max_size=5))
 def test_random_drags_undos_and_redos_leave_what_a_rebuild_draws(private, steps) -> None:
     asyncio.run(drive(many(40, private), steps))
+
+
+# -- the frame: the tight compositor writes what Textual's would ------------------------------------
+
+
+async def test_each_drag_frame_writes_the_bytes_textuals_compositor_writes(seed) -> None:
+    """Drag steps through the app's handler; for each frame the dirty regions are rendered by the
+    tight compositor and, from the same widget caches, by Textual's own: the same terminal bytes."""
+    from textual._compositor import Compositor
+
+    from gmemtui.tui.app import GmemApp
+    from gmemtui.tui.compositor import TightCompositor
+    from gmemtui.tui.widgets.bar import LayoutEdited
+
+    for loaded, key in ((seed, (0, 5)), (many(40, private=True), (0, 20))):
+        app = GmemApp(loaded, path_opened=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            screen = app.screen
+            comp = screen._compositor
+            assert isinstance(comp, TightCompositor)
+            bar = app.query_one("#gpa-0")
+            base = app.layout
+            d = Drag(key, "start", base, 0, bar.axis)
+            bar.drag = d
+            frames = 0
+            for delta in (K, 2 * K, 3 * K, 2 * MiB, -K, 0):
+                new = dragged(d, delta)
+                s = new.slots[new.slot_index(key)]
+                app.on_layout_edited(LayoutEdited(new, False, (s.as_, s.gpa), f"dragging {delta:#x}"))
+                if screen._layout_required or any(w._layout_required for w in screen.walk_children()):
+                    await pilot.pause()  # a layout: Textual repaints everything, nothing to compare
+                    continue
+                dirty = {w for w in screen.walk_children(with_self=False) if w._repaint_required}
+                for w in dirty:
+                    w._repaint_required = False
+                comp.update_widgets(dirty)
+                regions = set(comp._dirty_regions)
+                tight = comp.render_partial_update()
+                comp._dirty_regions.update(regions)
+                plain = Compositor.render_partial_update(comp)  # Textual's: every widget in the box
+                assert (tight is None) == (plain is None)
+                if tight is not None:
+                    frames += 1
+                    assert tight.render_segments(app.console) == plain.render_segments(app.console)
+            bar.drag = None
+            assert frames >= 3
