@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 
-from gmemtui.core.coverage import Coverage, Memo, Run, SlotCoverage, compute, slot_runs
+from gmemtui.core.coverage import Coverage, Memo, Run, SlotCoverage, compute, slot_runs, slot_shape
 from gmemtui.core.diff import Sweep, compare_slots
 from gmemtui.core.model import Layout, Slot
 from gmemtui.core.rules import Attributes, SlotFacts
@@ -85,11 +85,7 @@ class _Context:
         return self._bindings
 
     def coverage(self, slot: Slot, make=None) -> SlotCoverage:
-        runs = slot_runs((make or self.make)(slot), self.memo)
-        counts = dict.fromkeys(self.names, 0)
-        for r in runs:
-            counts[r.page] += r.size
-        return SlotCoverage(slot, runs, counts)
+        return SlotCoverage(slot, slot_shape((make or self.make)(slot), self.memo))
 
     def verify(self, old: Iterable[SlotCoverage], new: Iterable[SlotCoverage]) -> Sweep | None:
         """The diff of the changed slots if the change is worth offering (gains, loses nothing, same GPAs)."""
