@@ -90,6 +90,14 @@ def test_slot_coverage_follows_its_shape(layout: Layout) -> None:
         assert sc == SlotCoverage(sc.slot, Shape.of(sc.shape.runs, names))
 
 
+def test_make_runs_makes_every_slots_runs_once() -> None:
+    lay = _copies(Layout(slots=(Slot(slot=0, gpa=0x1000, size=0x401000, ua=0x1000),)), [(0, 1), (1, 0)])
+    cov = compute(lay)
+    assert not any("runs" in vars(sc) for sc in cov.slots)  # not made by compute()
+    assert cov.make_runs() is cov and all("runs" in vars(sc) for sc in cov.slots)
+    assert [sc.runs for sc in cov.slots] == _plain(lay)
+
+
 @CFG
 @given(any_arch_layouts(max_slots=4), st.data())
 def test_attributes_inside_is_private_at_and_edges_within(layout: Layout, data: st.DataObject) -> None:

@@ -139,7 +139,7 @@ class LiveCoverage:
     def _fresh(self, layout: Layout, files: dict) -> Coverage:
         """Nothing to reuse (first paint, new settings): the batch ``compute()``, whose memo shares
         the work of slots of one shape (32,763 slots: ~1 s instead of ~5 s slot by slot)."""
-        coverage = compute(layout)
+        coverage = compute(layout).make_runs()  # the map walks them all next
         memo: dict[int, tuple[Slot, object, SlotCoverage]] = {}
         where: dict[int, int] = {}
         for i, sc in enumerate(coverage.slots):
