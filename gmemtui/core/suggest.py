@@ -51,7 +51,8 @@ class _Context:
         self.page_bytes = {p.name: p.bytes for p in plat.ladder}
         self.sizes = [p.bytes for p in plat.ladder]
         self.base, self.top = self.sizes[0], self.sizes[-1]
-        self.cov = cov if cov is not None else compute(layout)
+        # every slot's runs are compared below: made in one GC pause, not one by one with the GC on
+        self.cov = (cov if cov is not None else compute(layout)).make_runs()
         self.attrs = Attributes.of(layout)
         self.make = SlotFacts.maker(layout, self.attrs)
         self.memo = Memo()
