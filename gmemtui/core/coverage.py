@@ -78,8 +78,9 @@ RelRun = tuple[int, int, str, bool, "str | None", bool]
 class Shape:
     """A slot's runs relative to its start, and its bytes per page size: what slots of one class share.
 
-    Runs depend on a slot's position only through B mod the largest page (``Memo``), so 32,763 slots
-    of a few classes have a few thousand shapes. ``bytes`` follows from ``runs`` (every ladder size).
+    Runs depend on a slot's position only through its gpa mod the largest page and its attribute
+    edges relative to it (``Memo``): the 22,761 slots without an edge of the 32,763-slot benchmark
+    have 461 shapes. ``bytes`` follows from ``runs`` (every ladder size).
     """
 
     runs: tuple[RelRun, ...]
@@ -308,8 +309,8 @@ def _verdict(
     boundary inside the slot) per step. Mixed-attributes is only reached for a block inside the
     slot (slot-edge comes first), where the slot's own edges are all that can make it mixed."""
     for k, step in enumerate(steps):
+        n, inside_lo, inside_hi = sizes[k]
         for rule in step.block_rules:
-            n, inside_lo, inside_hi = sizes[k]
             if rule is SLOT_EDGE:
                 if not inside_lo <= c < inside_hi:
                     return k, _SLOT_EDGE_CODE
