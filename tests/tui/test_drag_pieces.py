@@ -336,3 +336,23 @@ async def test_each_drag_frame_writes_the_bytes_textuals_compositor_writes(seed)
                     assert tight.render_segments(app.console) == plain.render_segments(app.console)
             bar.drag = None
             assert frames >= 3
+
+
+async def test_a_text_panel_after_a_style_update_repaints_without_a_layout(seed) -> None:
+    """A style update (a selection, the theme) re-renders the panel's lines at the width they were laid
+    out at; the next text of as many lines (a drag's first step) is a repaint, not a screen layout."""
+    from rich.text import Text
+
+    from gmemtui.tui.app import GmemApp
+
+    app = GmemApp(seed, path_opened=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        summary = app.summary
+        before = summary.render_line(0).text
+        assert before.lstrip().startswith("total")
+        summary.notify_style_update()
+        summary.set_text(Text(summary.text.plain.replace("total", "TOTAL")))
+        assert not summary._layout_required
+        await pilot.pause()
+        assert summary.render_line(0).text == before.replace("total", "TOTAL")

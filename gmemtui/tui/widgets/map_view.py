@@ -387,8 +387,8 @@ class MapView(VerticalScroll):
             axis = slot_scale(intervals, width) if scaled else None  # type: ignore[arg-type]
             if axis is None:
                 axis = linear(self.start, self.bpc, width)
-            if len(self._axes) > 256:
-                self._axes.clear()
+            if len(self._axes) >= 32:  # the oldest goes: a drag makes a file bar's axis per step, and
+                del self._axes[next(iter(self._axes))]  # dropping 256 at once was a 3 ms step
             self._axes[key] = axis
         return axis
 

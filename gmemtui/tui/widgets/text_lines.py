@@ -27,6 +27,7 @@ class TextLines(Widget):
         self._lines: list[Text] = []  # logical lines
         self._rendered: list[list[Strip]] = []  # per logical line, its strips at ``_width``
         self._width = -1
+        self._restyled = False  # styles changed since the lines were rendered
         self._base: Style | None = None
         self.wrap = True  # False: a line too wide ends in "…" (one screen line per logical line)
 
@@ -55,11 +56,12 @@ class TextLines(Widget):
             self._rendered, self._width = [], -1
             self.refresh(layout=True)
             return
+        restyled, self._restyled = self._restyled, False
         rendered: list[list[Strip]] = []
         dirty: list[int] = []
         y = 0
         for i, line in enumerate(lines):
-            same = i < len(old_lines) and old_lines[i] == line
+            same = not restyled and i < len(old_lines) and old_lines[i] == line
             strips = old_rendered[i] if same else self._render_text(line, width)
             if not same:
                 dirty.extend(range(y, y + len(strips)))
@@ -91,8 +93,8 @@ class TextLines(Widget):
 
     def _strips(self) -> list[Strip]:
         width = self.size.width
-        if width != self._width or len(self._rendered) != len(self._lines):
-            self._width = width
+        if width != self._width or len(self._rendered) != len(self._lines) or self._restyled:
+            self._width, self._restyled = width, False
             self._rendered = [self._render_text(line, width) for line in self._lines]
         return [s for strips in self._rendered for s in strips]
 
@@ -108,7 +110,9 @@ class TextLines(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._width = -1  # the base style may have changed: render again
+        # the base style may have changed: render every line again, at the width they were laid out
+        # at (forgetting the width made the next ``set_text`` -- a drag's first step -- lay out the screen)
+        self._restyled = True
         self._base = None
 
 
