@@ -16,6 +16,7 @@ from gmemtui.core.coverage import Coverage, SlotCoverage
 from gmemtui.core.model import Layout, Slot
 from gmemtui.tui import palette
 from gmemtui.tui.axis import Axis, linear, remember_span, slot_scale
+from gmemtui.tui.bar_runs import BarRuns, PageSets
 from gmemtui.tui.live import changed_positions
 from gmemtui.tui.widgets.bar import Bar
 from gmemtui.tui.widgets.file_bar import FileBar
@@ -316,13 +317,23 @@ class MapView(VerticalScroll):
                     if piece:
                         lo, hi = piece[0][0], piece[-1][1]
                         span = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
-        else:
-            parts = [self._converted(sc)[side] for sc in group]
+        else:  # a new group: its runs are converted as the screen reads them (``BarRuns``)
+            runs = BarRuns(group, side, self._converted, self._page_sets())
+            self._runs[(kind, ident)] = (group, runs, runs.parts)
+            return runs
         runs = tuple(chain.from_iterable(parts))
         if changed is not None:
             remember_span(hit[1], runs, span)  # the bar's patch_cells need not compare the run lists
         self._runs[(kind, ident)] = (group, runs, parts)
         return runs
+
+    def _page_sets(self) -> PageSets:
+        """Each slot's set of page sizes, shared by every bar (and kept while the ladder is)."""
+        names = self.current.platform.names
+        sets = getattr(self, "_sets", None)
+        if sets is None or sets.names != tuple(names):
+            sets = self._sets = PageSets(names)
+        return sets
 
     def _converted(self, sc: SlotCoverage) -> tuple:
         """(runs, GPA-axis runs, file-axis runs, (gpa, offset)) of one slot, memoised by its runs."""

@@ -1,0 +1,85 @@
+"""The map's lazy run lists (``BarRuns``: cells by bisection over the slots, runs converted when read)
+must equal the eager ones: the flattened tuple of every slot's runs and ``RunIndex`` cells over it."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import layouts
+
+from gmemtui.core.coverage import compute
+from gmemtui.core.model import Layout
+from gmemtui.tui import palette
+from gmemtui.tui.axis import RunIndex, linear, slot_scale
+from gmemtui.tui.bar_runs import BarRuns, PageSets, cell_of_mask
+from gmemtui.tui.widgets.map_view import MapView
+
+
+def eager_runs(layout: Layout, kind: str, ident: int) -> tuple[tuple[int, int, int], ...]:
+    """What a bar showed before ``BarRuns``: every slot's runs, converted and flattened."""
+    names = layout.platform.names
+    cov = compute(layout)
+    if kind == "as":
+        group = [sc for sc in cov.slots if sc.slot.as_ == ident]
+    else:
+        group = sorted((sc for sc in cov.slots if sc.slot.gmem == ident), key=lambda sc: sc.slot.offset)
+    out = []
+    for sc in group:
+        shift = 0 if kind == "as" else sc.slot.offset - sc.slot.gpa
+        out += [(r.gpa + shift, r.end + shift, names.index(r.page) if r.mappable else palette.NOT_MAPPABLE)
+                for r in sc.runs]
+    return tuple(out)
+
+
+def bars(layout: Layout) -> list[tuple[str, int]]:
+    return [("as", a) for a in sorted({s.as_ for s in layout.slots})] + \
+        [("file", f) for f in sorted({s.gmem for s in layout.slots if s.gmem is not None})]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layouts(max_slots=6), st.data())
+def test_lazy_runs_and_cells_equal_the_eager_ones(layout: Layout, data: st.DataObject) -> None:
+    view = MapView(layout, compute(layout))
+    for kind, ident in bars(layout):
+        lazy = view.runs_of(kind, ident)
+        assert isinstance(lazy, BarRuns)
+        eager = eager_runs(layout, kind, ident)
+        width = data.draw(st.integers(1, 120), label="width")
+        lo = min((a for a, _, _ in eager), default=0)
+        hi = max((b for _, b, _ in eager), default=1)
+        start = data.draw(st.integers(0, hi), label="start")
+        bpc = data.draw(st.sampled_from([1 << 12, 1 << 16, 1 << 21, max(-(-(hi - lo) // width), 1)]),
+                        label="bpc")
+        axes = [linear(start - start % 4096, bpc, width), linear(lo, max(-(-(hi - lo) // width), 1), width)]
+        if eager:  # columns whose edges fall just beside a run's edge: slots cut by a column
+            a, b, _ = data.draw(st.sampled_from(eager), label="run")
+            edge = data.draw(st.sampled_from([a, b]), label="edge") + 4096 * data.draw(st.integers(-3, 3))
+            small = data.draw(st.sampled_from([1 << 12, 3 << 12, 1 << 14, 1 << 16, 1 << 21]), label="small")
+            axes.append(linear(max(edge - small * data.draw(st.integers(0, 3)), 0), small, width))
+        scale = slot_scale([(a, b) for a, b, _ in eager], width) if eager else None
+        axes += [scale] if scale is not None else []
+        for axis in axes:  # the cells before the flat tuple is built: by bisection over the slots
+            assert lazy.cells(axis) == RunIndex.of(eager).cells(axis)
+        # and as a sequence it is the flat tuple (the drag's splice and comparisons read it so)
+        assert lazy == eager and tuple(lazy) == eager and len(lazy) == len(eager)
+        assert list(lazy.parts) and [r for part in lazy.parts for r in part] == list(eager) \
+            if eager else not list(lazy.parts)
+        if eager:
+            assert lazy[0] == eager[0] and lazy[-1] == eager[-1] and lazy[1:3] == eager[1:3]
+
+
+@given(st.sets(st.integers(-1, 4), max_size=6))
+def test_a_page_set_reads_as_the_smallest_page_and_whether_several_meet(pages: set[int]) -> None:
+    mask = sum(1 << (k + 1) for k in pages)
+    assert cell_of_mask(mask) == ((min(pages) if pages else None), len(pages) > 1)
+
+
+def test_page_sets_are_memoised_by_the_runs_tuple() -> None:
+    from gmemtui.core.model import Slot
+
+    layout = Layout(slots=(Slot(slot=0, gpa=0x100000, size=0x600000, ua=0x7F0000000000),))
+    sc = compute(layout).slots[0]
+    sets = PageSets(layout.platform.names)
+    expected = sum({1 << (layout.platform.names.index(r.page) + 1) for r in sc.runs})
+    assert sets.of(sc.runs) == expected and sets.of(sc.runs) == expected
+    assert len(sets._memo) == 1
