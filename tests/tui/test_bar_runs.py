@@ -83,3 +83,28 @@ def test_page_sets_are_memoised_by_the_runs_tuple() -> None:
     expected = sum({1 << (layout.platform.names.index(r.page) + 1) for r in sc.runs})
     assert sets.of(sc.runs) == expected and sets.of(sc.runs) == expected
     assert len(sets._memo) == 1
+
+
+def eager_groups(slots) -> dict:
+    """The map's groups as they were built before ``groups_of``: one loop over the slots."""
+    groups: dict = {}
+    for sc in slots:
+        groups.setdefault(("as", sc.slot.as_), []).append(sc)
+        if sc.slot.gmem is not None:
+            groups.setdefault(("file", sc.slot.gmem), []).append(sc)
+    for k, v in groups.items():
+        if k[0] == "file":
+            v.sort(key=lambda sc: sc.slot.offset)
+    return {k: tuple(v) for k, v in groups.items()}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layouts(max_slots=8))
+def test_groups_equal_the_per_slot_loop(layout: Layout) -> None:
+    from gmemtui.tui.bar_groups import groups_of
+
+    slots = compute(layout).slots
+    got = groups_of(slots)
+    want = eager_groups(slots)
+    assert got == want
+    assert all(a is b for k in want for a, b in zip(got[k], want[k], strict=True))  # the same objects

@@ -16,6 +16,7 @@ from gmemtui.core.coverage import Coverage, SlotCoverage
 from gmemtui.core.model import Layout, Slot
 from gmemtui.tui import palette
 from gmemtui.tui.axis import Axis, linear, remember_span, slot_scale
+from gmemtui.tui.bar_groups import groups_of
 from gmemtui.tui.bar_runs import BarRuns, PageSets
 from gmemtui.tui.live import changed_positions
 from gmemtui.tui.widgets.bar import Bar
@@ -97,7 +98,7 @@ class MapView(VerticalScroll):
         self._groups: dict[tuple[str, int], tuple[SlotCoverage, ...]] = {}
         self._slots: dict[tuple[str, int], list[Slot]] = {}
         self._grouped: tuple[SlotCoverage, ...] = ()  # the coverage.slots that _groups were made from
-        self._where: dict[int, list[tuple[tuple[str, int], int]]] = {}  # id(sc) -> [(group, position)]
+        self._where: dict[int, list[tuple[tuple[str, int], int]]] | None = {}  # id(sc) -> [(group, position)]
         self._groups_version = -1
         self._subtitles: dict[object, str] = {}  # box -> the text last put on its border
         self.view_version = 0  # bumped by view changes (zoom, pan, scale, theme), not by edits
@@ -225,22 +226,20 @@ class MapView(VerticalScroll):
         self._groups_version = self.version
         if self._patch_groups():
             return
-        groups: dict[tuple[str, int], list[SlotCoverage]] = {}
-        for sc in self.coverage.slots:  # sorted by (as, gpa) (Coverage's contract)
-            s = sc.slot
-            groups.setdefault(("as", s.as_), []).append(sc)
-            if s.gmem is not None:
-                groups.setdefault(("file", s.gmem), []).append(sc)
-        where: dict[int, list[tuple[tuple[str, int], int]]] = {}
-        for k, v in groups.items():
-            if k[0] == "file":
-                v.sort(key=_offset)
-            for i, sc in enumerate(v):
-                where.setdefault(id(sc), []).append((k, i))
-        self._groups = {k: tuple(v) for k, v in groups.items()}
-        self._where = where
+        self._groups = groups_of(self.coverage.slots)
+        self._where = None  # built when a drag first patches the groups
         self._grouped = self.coverage.slots
         self._slots = {}
+
+    def _where_of(self) -> dict[int, list[tuple[tuple[str, int], int]]]:
+        """id(SlotCoverage) -> [(group, position)], for patching the groups (built once per regroup)."""
+        if self._where is None:
+            where: dict[int, list[tuple[tuple[str, int], int]]] = {}
+            for k, v in self._groups.items():
+                for i, sc in enumerate(v):
+                    where.setdefault(id(sc), []).append((k, i))
+            self._where = where
+        return self._where
 
     def _patch_groups(self) -> bool:
         """Put the few changed SlotCoverage objects where the ones they replace were (same address
@@ -254,7 +253,7 @@ class MapView(VerticalScroll):
             old, new = self._grouped[i], self.coverage.slots[i]
             if (old.slot.as_, old.slot.gmem) != (new.slot.as_, new.slot.gmem):
                 return False
-            for k, j in self._where[id(old)]:
+            for k, j in self._where_of()[id(old)]:
                 if k not in groups:
                     groups[k] = list(self._groups[k])
                 groups[k][j] = new
@@ -265,8 +264,9 @@ class MapView(VerticalScroll):
                 return False
             if j + 1 < len(v) and order(v[j]) >= order(v[j + 1]):
                 return False
+        where = self._where_of()
         for i in changed:
-            self._where[id(self.coverage.slots[i])] = self._where.pop(id(self._grouped[i]))
+            where[id(self.coverage.slots[i])] = where.pop(id(self._grouped[i]))
         slots: dict[tuple[str, int], list[Slot]] = {}
         for k, j in placed:  # the slot lists of the bars too: a copy with the changed slots swapped
             if k in self._slots:
@@ -378,10 +378,11 @@ class MapView(VerticalScroll):
         while nothing changes, so its column bounds are computed once."""
         if not self.bpc:
             self.bpc = self._max_bpc(width)
-        key = (self.mode, tuple(intervals) if self.mode == SCALE else (), width, self.bpc, self.start)
+        scale = self.mode == SCALE and len(intervals) <= width  # more slots than columns never fit
+        key = (self.mode, tuple(intervals) if scale else (), width, self.bpc, self.start)
         axis = self._axes.get(key)
         if axis is None:
-            axis = slot_scale(intervals, width) if self.mode == SCALE else None
+            axis = slot_scale(intervals, width) if scale else None
             if axis is None:
                 axis = linear(self.start, self.bpc, width)
             if len(self._axes) > 256:
