@@ -51,9 +51,11 @@ app.run(headless=True, size=(140, 45), auto_pilot=first)
 """
 
 
-def tmux_first_paint(path: Path = SEED, marks: tuple[str, ...] = ("pc.ram", "slot-edge")) -> float:
+def tmux_first_paint(path: Path = SEED, marks: tuple[str, ...] = ("pc.ram", "slot-edge"),
+                     extra_env: dict[str, str] | None = None) -> float:
     sock = f"gmemtui-bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "NO_COLOR")}
+    env.update(extra_env or {})
     env["TERM"] = "xterm-256color"
 
     def tmux(*args: str) -> str:
@@ -82,9 +84,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--kvm-limit", action="store_true",
                     help="instead: the TUI's first paint on 32,763 slots + 10,000 ranges vs report --json")
+    ap.add_argument("--baseline", metavar="CHECKOUT",
+                    help="with --kvm-limit: also run report --json and the TUI from another checkout of the "
+                         "package (e.g. a `git worktree` of an older commit), in the same rounds")
     args = ap.parse_args()
     if args.kvm_limit:
-        return kvm_limit(args.runs)
+        return kvm_limit(args.runs, args.baseline)
     empty = tempfile.mkdtemp(prefix="gmemtui-nopyc-")
     # Without .pyc: nothing is read from or written to a bytecode cache, so every module (the
     # standard library's too) is compiled on every run; what a machine with
@@ -114,7 +119,7 @@ def main() -> int:
     return 0
 
 
-def kvm_limit(runs: int) -> int:
+def kvm_limit(runs: int, baseline: str | None = None) -> int:
     """First paint of the TUI in tmux on the 32,763-slot YAML, beside ``report --json`` of the same
     file (the target: at most 1.3 times) and the YAML load alone (the floor of both)."""
     from bench_core import many, valid
@@ -136,6 +141,16 @@ def kvm_limit(runs: int) -> int:
                               lambda: Sample(tmux_first_paint(path, ("32763 slots", "explain")),
                                              float("nan")),
                               "gmemtui report --json"))
+        if baseline:  # the same console script importing the package from the other checkout
+            base_env = {"PYTHONPATH": str(Path(baseline).resolve())}
+            cases.append(Case("baseline: gmemtui report --json",
+                              command([str(GMEMTUI), "report", "--json", str(path)], clean_env(**base_env)),
+                              "load the YAML (python -c)"))
+            if shutil.which("tmux"):
+                cases.append(Case("baseline: tui first paint (tmux)",
+                                  lambda: Sample(tmux_first_paint(path, ("32763 slots", "explain"), base_env),
+                                                 float("nan")),
+                                  "baseline: gmemtui report --json"))
         interleave(cases, runs)
     print(table(cases, "32,763 slots + 10,000 private ranges"))
     return 0
