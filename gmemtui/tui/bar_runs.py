@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
-from functools import reduce
 from itertools import chain
-from operator import attrgetter, or_
 from typing import Any
 
 from gmemtui.core.coverage import Run, SlotCoverage
@@ -45,6 +43,26 @@ class PageSets:
             self._memo.clear()
         self._memo[id(runs)] = (runs, mask)
         return mask
+
+    def union(self, group: Sequence[SlotCoverage], a: int, b: int) -> int:
+        """``of`` of every slot in ``group[a:b]``, OR-ed (one call per column, not per slot)."""
+        memo = self._memo
+        get, bits = memo.get, self._bits
+        if len(memo) > 200_000:
+            memo.clear()
+        out = 0
+        for sc in group[a:b]:
+            runs = sc.runs
+            hit = get(id(runs))
+            if hit is not None and hit[0] is runs:
+                out |= hit[1]
+                continue
+            mask = 0
+            for r in runs:
+                mask |= bits[r.page] if r.mappable else 1
+            memo[id(runs)] = (runs, mask)
+            out |= mask
+        return out
 
 
 def cell_of_mask(mask: int) -> tuple[int | None, bool]:
@@ -123,7 +141,7 @@ class BarRuns(Sequence[tuple[int, int, int]]):
             return out
         group, starts = self.group, self.starts()
         n = len(starts)
-        page_set = self._page_sets.of
+        union = self._page_sets.union
         i = max(bisect_right(starts, bounds[0][0]) - 1, 0)
         for lo, hi in bounds:
             hi = max(hi, lo + 1)
@@ -142,7 +160,7 @@ class BarRuns(Sequence[tuple[int, int, int]]):
                 mask |= self._cut(b - 1, lo, hi)
                 b -= 1
             if b > a:  # whole slots in the column: their page sets, memoised
-                mask |= reduce(or_, map(page_set, map(_runs, group[a:b])), 0)
+                mask |= union(group, a, b)
                 i = b  # they end in this column: the next one starts after them
             out.append(cell_of_mask(mask))
         return out
@@ -155,8 +173,6 @@ class BarRuns(Sequence[tuple[int, int, int]]):
                 mask |= 1 << (k + 1)
         return mask
 
-
-_runs = attrgetter("runs")
 
 
 class LazyParts(Sequence[list[tuple[int, int, int]]]):

@@ -108,3 +108,11 @@ def test_groups_equal_the_per_slot_loop(layout: Layout) -> None:
     want = eager_groups(slots)
     assert got == want
     assert all(a is b for k in want for a, b in zip(got[k], want[k], strict=True))  # the same objects
+
+
+@settings(max_examples=100, deadline=None)
+@given(layouts(max_slots=6))
+def test_the_map_extent_is_the_furthest_slot_or_file_end(layout: Layout) -> None:
+    ends = [s.end for s in layout.slots] + [layout.file_size(f.id) for f in layout.files]
+    want = max(ends, default=0) or layout.platform.base.bytes
+    assert MapView(layout, compute(layout)).extent() == want

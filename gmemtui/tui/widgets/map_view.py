@@ -359,9 +359,15 @@ class MapView(VerticalScroll):
         return max(bars[0].size.width, 1) if bars else max(self.size.width - 4, 1)
 
     def extent(self) -> int:
-        ends = [s.end for s in self.current.slots]
-        ends += [self.current.file_size(f.id) for f in self.current.files]
-        return max(ends, default=0) or self.current.platform.base.bytes
+        """Where the guest ends: its last slot's end, or a file's end if further (``Layout.file_size``
+        of every file, from one pass over the bindings rather than one per file)."""
+        layout = self.current
+        ends = [s.end for s in layout.slots]
+        ends += [f.size for f in layout.files if f.size is not None]
+        sized_by_bindings = {f.id for f in layout.files if f.size is None}
+        if sized_by_bindings:
+            ends += [s.offset + s.size for s in layout.slots if s.gmem in sized_by_bindings]
+        return max(ends, default=0) or layout.platform.base.bytes
 
     def _base(self) -> int:
         return self.current.platform.base.bytes
