@@ -59,3 +59,17 @@ def test_the_gc_is_paused_until_the_first_paint_then_the_start_up_heap_is_frozen
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+@settings(max_examples=100, deadline=None)
+@given(layouts(max_slots=8), st.lists(st.text("0123456789: -", max_size=6), max_size=5))
+def test_the_table_finds_a_row_by_bisection_as_a_dict_of_every_row_would(layout: Layout, junk) -> None:
+    from gmemtui.tui.row_index import RowIndex
+    from gmemtui.tui.widgets.slot_table import row_key
+
+    coverage = compute(layout)
+    rows = {row_key(sc.slot): i for i, sc in enumerate(coverage.slots)}
+    index = RowIndex(coverage)
+    for key in [*rows, *junk, "9:9999", "0:", ":1", "00:1"]:
+        assert index.get(key, -1) == rows.get(key, -1), key
+    assert RowIndex().get("0:1", -1) == -1
