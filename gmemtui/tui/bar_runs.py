@@ -1,23 +1,23 @@
 """The runs of one map bar, built only as far as the screen needs them.
 
 A bar shows runs ``(start, end, page index)``: the GPA bar its slots' runs on the GPA axis, a file bar
-its bindings' runs on the file's offset axis. Flattening every slot's runs into one tuple costs all
-of them (32,763 slots: ~95,000 runs converted, sorted and indexed, most of the map's first paint).
-``BarRuns`` is that tuple, made lazily: a bar's cells come from bisection over the slots' starts,
-a column reading each slot it holds whole as one small set of page sizes (memoised with the slot's
-runs, shared by the GPA bar and the file bar) and converting only the runs of the slots cut by a
-column edge. The flat tuple is built on first use as a sequence (a drag's splice, a comparison).
+its bindings' runs on the file's offset axis, one piece per slot (``PieceRuns``). Converting every
+slot's runs, then sorting and indexing them for the cells, costs all of them (32,763 slots: ~95,000
+runs, most of the map's first paint). ``LazyPieceRuns`` is that ``PieceRuns`` with each piece
+converted when first read: a bar's cells come from bisection over the slots' starts, a column reading
+each slot it holds whole as one small set of page sizes (memoised with the slot's runs, shared by
+the GPA bar and the file bar) and converting only the runs of the slots cut by a column edge.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
-from itertools import chain
 from typing import Any
 
 from gmemtui.core.coverage import Run, SlotCoverage
 from gmemtui.tui.axis import Axis, RunIndex
+from gmemtui.tui.piece_runs import PieceRuns
 
 Runs = tuple[tuple[int, int, int], ...]
 NOT_MAPPABLE = -1  # palette.NOT_MAPPABLE: the page index of a run KVM does not map
@@ -72,64 +72,84 @@ def cell_of_mask(mask: int) -> tuple[int | None, bool]:
     return (mask & -mask).bit_length() - 2, bool(mask & (mask - 1))
 
 
-class BarRuns(Sequence[tuple[int, int, int]]):
-    """The flattened runs of ``group`` (SlotCoverage sorted by their start on this bar's axis, never
-    overlapping there), each slot's runs from ``convert(sc)[side]``; equal to that tuple."""
+class SlotParts(Sequence[Sequence[tuple[int, int, int]]]):
+    """The pieces of a ``LazyPieceRuns``: piece j is ``convert(group[j])[side]``, made when first read;
+    a piece put in by a drag step (``PieceRuns.replaced``) is kept as given."""
 
     def __init__(self, group: Sequence[SlotCoverage], side: int, convert: Callable[[SlotCoverage], Any],
                  page_sets: PageSets) -> None:
         self.group = group
         self.side = side  # 1: GPA axis, 2: the file's offset axis (as MapView._converted returns them)
         self._convert = convert
-        self._page_sets = page_sets
-        self._flat: Runs | None = None
-        self._starts: list[int] | None = None
-        self.parts = LazyParts(self)
-
-    def part(self, i: int) -> list[tuple[int, int, int]]:
-        """The runs of slot ``i`` of the group, converted (memoised by the converter)."""
-        return self._convert(self.group[i])[self.side]
-
-    def flat(self) -> Runs:
-        if self._flat is None:
-            self._flat = tuple(chain.from_iterable(self.parts))
-        return self._flat
-
-    # -- the tuple's behaviour ----------------------------------------------------------------------
+        self.page_sets = page_sets
+        self.replaced: dict[int, Sequence[tuple[int, int, int]]] = {}
 
     def __len__(self) -> int:
-        return len(self.flat())
+        return len(self.group)
 
     def __getitem__(self, i: Any) -> Any:
-        return self.flat()[i]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self.group)))]
+        if i < 0:
+            i += len(self.group)
+        part = self.replaced.get(i) if self.replaced else None
+        return part if part is not None else self._convert(self.group[i])[self.side]
 
-    def __iter__(self) -> Iterator[tuple[int, int, int]]:
-        return iter(self.flat())
+    def __setitem__(self, i: int, part: Sequence[tuple[int, int, int]]) -> None:
+        self.replaced[i] = part
 
-    def __eq__(self, other: object) -> bool:
-        if other is self:
-            return True
-        if isinstance(other, BarRuns):
-            return self.flat() == other.flat()
-        if isinstance(other, tuple):
-            return self.flat() == other
-        return NotImplemented
+    def __iter__(self) -> Iterator[Sequence[tuple[int, int, int]]]:
+        return (self[j] for j in range(len(self.group)))
 
-    def __hash__(self) -> int:
-        return hash(self.flat())
+    def end(self, j: int, start: int) -> int:
+        """Where slot j ends on this axis (its runs cover it whole)."""
+        part = self.replaced.get(j) if self.replaced else None
+        return part[-1][1] if part is not None else start + self.group[j].slot.size
+
+    def union(self, a: int, b: int) -> int:
+        """The page bits of every slot in ``[a, b)`` (each held whole by one column)."""
+        if not self.replaced:
+            return self.page_sets.union(self.group, a, b)
+        mask = 0
+        for j in range(a, b):
+            part = self.replaced.get(j)
+            if part is None:
+                mask |= self.page_sets.union(self.group, j, j + 1)
+            else:
+                for _, _, k in part:
+                    mask |= 1 << (k + 1)
+        return mask
+
+
+class LazyPieceRuns(PieceRuns):
+    """A ``PieceRuns`` whose pieces are ``SlotParts`` (converted when read), with the cells of a whole
+    bar by bisection over the slots (``cells``). ``fresh``: made for a new group, not by a drag step
+    (the bar then computes all its cells rather than patching the last ones)."""
+
+    __slots__ = ("fresh",)
+
+    @classmethod
+    def of(cls, group: Sequence[SlotCoverage], side: int, convert: Callable[[SlotCoverage], Any],
+           page_sets: PageSets) -> LazyPieceRuns:
+        # every slot has runs, and the first starts where the slot does: no piece is empty
+        if side == 1:
+            firsts = [sc.slot.gpa for sc in group]
+        else:
+            firsts = [sc.slot.offset for sc in group]
+        runs = cls(SlotParts(group, side, convert, page_sets), firsts, 0)  # type: ignore[arg-type]
+        runs.fresh = True
+        return runs
+
+    def replaced(self, changes: Any) -> PieceRuns | None:
+        new = super().replaced(changes)
+        if new is None:
+            return None
+        runs = LazyPieceRuns(new.parts, new.firsts, 0)  # type: ignore[arg-type]
+        runs.fresh = False
+        return runs
 
     def __repr__(self) -> str:
-        return f"BarRuns({len(self.group)} slots)"
-
-    # -- cells --------------------------------------------------------------------------------------
-
-    def starts(self) -> list[int]:
-        if self._starts is None:
-            if self.side == 1:
-                self._starts = [sc.slot.gpa for sc in self.group]
-            else:
-                self._starts = [sc.slot.offset for sc in self.group]
-        return self._starts
+        return f"LazyPieceRuns({len(self.firsts or ())} slots)"
 
     def cells(self, axis: Axis) -> list[tuple[int | None, bool]]:
         """``RunIndex.of(self).cells(axis)``, in one sweep over the columns and the slots they show."""
@@ -137,65 +157,53 @@ class BarRuns(Sequence[tuple[int, int, int]]):
 
     def cells_of(self, bounds: Sequence[tuple[int, int]]) -> list[tuple[int | None, bool]]:
         out: list[tuple[int | None, bool]] = []
-        if not bounds:
+        parts, starts = self.parts, self.firsts
+        if not bounds or parts is None or starts is None:
             return out
-        group, starts = self.group, self.starts()
+        assert isinstance(parts, SlotParts)
         n = len(starts)
-        union = self._page_sets.union
+        end = parts.end
         i = max(bisect_right(starts, bounds[0][0]) - 1, 0)
         for lo, hi in bounds:
             hi = max(hi, lo + 1)
-            while i < n and starts[i] + group[i].slot.size <= lo:  # slots wholly left of the column
+            while i < n and end(i, starts[i]) <= lo:  # slots wholly left of the column
                 i += 1
             if i >= n or starts[i] >= hi:  # the column shows a hole (most columns of a zoomed-in view)
                 out.append((None, False))
                 continue
-            end = bisect_left(starts, hi, i)  # the slots [i, end) meet the column
-            a, b = i, end
+            a, b = i, bisect_left(starts, hi, i)  # the slots [i, b) meet the column
             mask = 0
-            if starts[i] < lo:  # the first slot is cut by the column's left edge
-                mask |= self._cut(i, lo, hi)
+            if starts[a] < lo:  # the first slot is cut by the column's left edge
+                mask |= _cut(parts[a], lo, hi)
                 a += 1
-            if b > a and starts[b - 1] + group[b - 1].slot.size > hi:  # the last by its right edge
-                mask |= self._cut(b - 1, lo, hi)
+            if b > a and end(b - 1, starts[b - 1]) > hi:  # the last by its right edge
+                mask |= _cut(parts[b - 1], lo, hi)
                 b -= 1
             if b > a:  # whole slots in the column: their page sets, memoised
-                mask |= union(group, a, b)
+                mask |= parts.union(a, b)
                 i = b  # they end in this column: the next one starts after them
             out.append(cell_of_mask(mask))
         return out
 
-    def _cut(self, j: int, lo: int, hi: int) -> int:
-        """The page bits of the runs of slot ``j`` that meet ``[lo, hi)``."""
-        mask = 0
-        for a, b, k in self.part(j):
-            if a < hi and b > lo:
-                mask |= 1 << (k + 1)
-        return mask
+
+def _cut(part: Sequence[tuple[int, int, int]], lo: int, hi: int) -> int:
+    """The page bits of the runs of one slot that meet ``[lo, hi)``."""
+    mask = 0
+    for a, b, k in part:
+        if a < hi and b > lo:
+            mask |= 1 << (k + 1)
+    return mask
 
 
-
-class LazyParts(Sequence[list[tuple[int, int, int]]]):
-    """The per-slot run lists of a ``BarRuns`` as a sequence, each converted when first read."""
-
-    def __init__(self, runs: BarRuns) -> None:
-        self._runs = runs
-
-    def __len__(self) -> int:
-        return len(self._runs.group)
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [self._runs.part(j) for j in range(*i.indices(len(self)))]
-        return self._runs.part(i if i >= 0 else i + len(self))
-
-    def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
-        return (self._runs.part(j) for j in range(len(self)))
+def is_fresh(runs: object) -> bool:
+    """Runs made for a new group (not spliced by a drag step): patching the last cells would compare
+    every run, computing them all by bisection costs only what the screen shows."""
+    return isinstance(runs, LazyPieceRuns) and getattr(runs, "fresh", False)
 
 
 def bar_cells(runs: Sequence[tuple[int, int, int]], axis: Axis) -> list[tuple[int | None, bool]]:
-    """Every column's (smallest page, mixed) of a bar: by bisection over the slots for ``BarRuns``,
-    over the flat runs otherwise."""
-    if isinstance(runs, BarRuns):
+    """Every column's (smallest page, mixed) of a bar: by bisection over the slots for
+    ``LazyPieceRuns``, over the flat runs otherwise."""
+    if isinstance(runs, LazyPieceRuns) and not runs.stale:
         return runs.cells(axis)
     return RunIndex.of(runs).cells(axis)

@@ -40,7 +40,10 @@ def changed_positions(new: Sequence[object], old: Sequence[object],
     for n, o, result in _RECENT:
         if n is new and o is old:
             return None if result is None or len(result) > limit else result
-    if len(new) != len(old):
+    composed = _composed(new, old)
+    if composed is not None:
+        result = composed
+    elif len(new) != len(old):
         result = None
     else:
         result = list(islice(compress(count(), map(is_not, new, old)), PATCH_LIMIT + 1))
@@ -50,6 +53,18 @@ def changed_positions(new: Sequence[object], old: Sequence[object],
     return None if result is None or len(result) > limit else result
 
 
+def _composed(new: Sequence[object], old: Sequence[object]) -> list[int] | None:
+    """The diff of ``new`` and ``old`` from two remembered diffs against one common base (every step
+    of a drag is made from the layout at mouse-down, and the bar says where it changed it): they can
+    differ only where either differs from the base. None if no such pair is remembered."""
+    for n1, base, p1 in _RECENT:
+        if n1 is new and p1 is not None:
+            for n2, b2, p2 in _RECENT:
+                if n2 is old and b2 is base and p2 is not None and len(new) == len(old):
+                    return [i for i in sorted({*p1, *p2}) if new[i] is not old[i]]
+    return None
+
+
 def remember(new: Sequence[object], old: Sequence[object], positions: list[int] | None) -> None:
     """Record the answer for ``(new, old)`` — the live model knows which slots it replaced, so the
     panels that diff the same sequences get it for free. The references keep the pair alive, so
@@ -57,7 +72,7 @@ def remember(new: Sequence[object], old: Sequence[object], positions: list[int] 
     _RECENT.append((new, old, positions))
 
 
-_RECENT: deque[tuple[Sequence[object], Sequence[object], list[int] | None]] = deque(maxlen=8)
+_RECENT: deque[tuple[Sequence[object], Sequence[object], list[int] | None]] = deque(maxlen=32)
 
 
 class LiveCoverage:
@@ -189,8 +204,9 @@ class LiveCoverage:
             self._last = (layout.slots, files, coverage, where)
             return coverage
         out = list(old.slots)
-        total = dict(old.total)
-        where = dict(self._index() or {})
+        total = dict(old.total)  # ``where`` is updated in place: on any failure below it is dropped
+        if where is None:  # the first edit after ``_fresh``: index the slots now
+            where = self._index() or {}
         memo = self._memo
         for i in changed:
             before, slot = old_slots[i], layout.slots[i]

@@ -1,5 +1,6 @@
-"""The map's lazy run lists (``BarRuns``: cells by bisection over the slots, runs converted when read)
-must equal the eager ones: the flattened tuple of every slot's runs and ``RunIndex`` cells over it."""
+"""The map's lazy run lists (``LazyPieceRuns``: cells by bisection over the slots, runs converted when
+read) must equal the eager ones: the flattened tuple of every slot's runs and ``RunIndex`` cells over
+it, before and after a drag step replaces a piece."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from gmemtui.core.coverage import compute
 from gmemtui.core.model import Layout
 from gmemtui.tui import palette
 from gmemtui.tui.axis import RunIndex, linear, slot_scale
-from gmemtui.tui.bar_runs import BarRuns, PageSets, cell_of_mask
+from gmemtui.tui.bar_runs import LazyPieceRuns, PageSets, cell_of_mask
 from gmemtui.tui.widgets.map_view import MapView
 
 
 def eager_runs(layout: Layout, kind: str, ident: int) -> tuple[tuple[int, int, int], ...]:
-    """What a bar showed before ``BarRuns``: every slot's runs, converted and flattened."""
+    """What a bar showed before ``LazyPieceRuns``: every slot's runs, converted and flattened."""
     names = layout.platform.names
     cov = compute(layout)
     if kind == "as":
@@ -42,30 +43,48 @@ def test_lazy_runs_and_cells_equal_the_eager_ones(layout: Layout, data: st.DataO
     view = MapView(layout, compute(layout))
     for kind, ident in bars(layout):
         lazy = view.runs_of(kind, ident)
-        assert isinstance(lazy, BarRuns)
+        assert isinstance(lazy, LazyPieceRuns) and lazy.fresh
         eager = eager_runs(layout, kind, ident)
         width = data.draw(st.integers(1, 120), label="width")
-        lo = min((a for a, _, _ in eager), default=0)
-        hi = max((b for _, b, _ in eager), default=1)
-        start = data.draw(st.integers(0, hi), label="start")
-        bpc = data.draw(st.sampled_from([1 << 12, 1 << 16, 1 << 21, max(-(-(hi - lo) // width), 1)]),
-                        label="bpc")
-        axes = [linear(start - start % 4096, bpc, width), linear(lo, max(-(-(hi - lo) // width), 1), width)]
-        if eager:  # columns whose edges fall just beside a run's edge: slots cut by a column
-            a, b, _ = data.draw(st.sampled_from(eager), label="run")
-            edge = data.draw(st.sampled_from([a, b]), label="edge") + 4096 * data.draw(st.integers(-3, 3))
-            small = data.draw(st.sampled_from([1 << 12, 3 << 12, 1 << 14, 1 << 16, 1 << 21]), label="small")
-            axes.append(linear(max(edge - small * data.draw(st.integers(0, 3)), 0), small, width))
-        scale = slot_scale([(a, b) for a, b, _ in eager], width) if eager else None
-        axes += [scale] if scale is not None else []
-        for axis in axes:  # the cells before the flat tuple is built: by bisection over the slots
+        for axis in axes_for(eager, width, data):  # the cells before any piece is read: by bisection
             assert lazy.cells(axis) == RunIndex.of(eager).cells(axis)
+        if eager:  # a drag step replaces a piece (a slot shrunk from its end): still the same cells
+            j = data.draw(st.integers(0, len(lazy.parts) - 1), label="piece")
+            piece = list(lazy.parts[j])
+            a, b, k = piece[-1]
+            cut = data.draw(st.integers(0, (b - a) // 4096 - 1), label="cut") * 4096
+            piece[-1] = (a, b - cut, k)
+            if cut and len(piece) > 1 and data.draw(st.booleans(), label="other page"):
+                piece[-1] = (a, b - cut, (k + 1) % 3)
+            after = lazy.replaced({j: piece})
+            assert isinstance(after, LazyPieceRuns) and not after.fresh and lazy.stale
+            flat = [r for p in after.parts for r in p]
+            for axis in axes_for(eager, width, data):
+                assert after.cells(axis) == RunIndex.of(flat).cells(axis)
+            lazy, eager = after, tuple(flat)
         # and as a sequence it is the flat tuple (the drag's splice and comparisons read it so)
-        assert lazy == eager and tuple(lazy) == eager and len(lazy) == len(eager)
-        assert list(lazy.parts) and [r for part in lazy.parts for r in part] == list(eager) \
-            if eager else not list(lazy.parts)
+        assert tuple(lazy) == eager and len(lazy) == len(eager)
         if eager:
             assert lazy[0] == eager[0] and lazy[-1] == eager[-1] and lazy[1:3] == eager[1:3]
+            assert lazy.near(eager[0][0], eager[-1][1]) == list(eager)
+
+
+def axes_for(eager, width: int, data: st.DataObject) -> list:
+    """A linear axis at random, the whole bar, the slot scale, and one whose column edges fall just
+    beside a run's edge (slots cut by a column)."""
+    lo = min((a for a, _, _ in eager), default=0)
+    hi = max((b for _, b, _ in eager), default=1)
+    start = data.draw(st.integers(0, hi), label="start")
+    bpc = data.draw(st.sampled_from([1 << 12, 1 << 16, 1 << 21, max(-(-(hi - lo) // width), 1)]), label="bpc")
+    axes = [linear(start - start % 4096, bpc, width), linear(lo, max(-(-(hi - lo) // width), 1), width)]
+    if eager:
+        a, b, _ = data.draw(st.sampled_from(eager), label="run")
+        edge = data.draw(st.sampled_from([a, b]), label="edge") + 4096 * data.draw(st.integers(-3, 3))
+        small = data.draw(st.sampled_from([1 << 12, 3 << 12, 1 << 14, 1 << 16, 1 << 21]), label="small")
+        axes.append(linear(max(edge - small * data.draw(st.integers(0, 3)), 0), small, width))
+        scale = slot_scale([(a, b) for a, b, _ in eager], width)
+        axes += [scale] if scale is not None else []
+    return axes
 
 
 @given(st.sets(st.integers(-1, 4), max_size=6))

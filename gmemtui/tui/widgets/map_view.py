@@ -17,8 +17,10 @@ from gmemtui.core.model import Layout, Slot
 from gmemtui.tui import palette
 from gmemtui.tui.axis import Axis, linear, remember_span, slot_scale
 from gmemtui.tui.bar_groups import groups_of
-from gmemtui.tui.bar_runs import BarRuns, PageSets
-from gmemtui.tui.live import changed_positions
+from gmemtui.tui.bar_runs import LazyPieceRuns, PageSets
+from gmemtui.tui.compositor import tighten
+from gmemtui.tui.live import changed_positions, remember
+from gmemtui.tui.piece_runs import PieceRuns
 from gmemtui.tui.widgets.bar import Bar
 from gmemtui.tui.widgets.file_bar import FileBar
 from gmemtui.tui.widgets.gpa_bar import GpaBar
@@ -89,8 +91,8 @@ class MapView(VerticalScroll):
         self.selected = selected
         self.version = 0
         self.status = ""  # replaces the view description while a drag lasts
-        # per bar: (its group, its runs, the runs per slot of the group)
-        self._runs: dict[tuple[str, int], tuple[tuple, tuple[tuple[int, int, int], ...], list]] = {}
+        # per bar: (its group, its runs)
+        self._runs: dict[tuple[str, int], tuple[tuple, PieceRuns]] = {}
         self._memo: dict[int, tuple] = {}
         self._bars: list[Bar] | None = None
         self._boxes: list[Widget] = []
@@ -148,6 +150,7 @@ class MapView(VerticalScroll):
         return self.height_at(chosen)
 
     def on_mount(self) -> None:
+        tighten(self.screen)  # a drag step's frame renders the widgets it changed, not all between them
         self.theme_changed()
 
     def theme_changed(self) -> None:
@@ -273,9 +276,14 @@ class MapView(VerticalScroll):
                 if k not in slots:
                     slots[k] = list(self._slots[k])
                 slots[k][j] = groups[k][j].slot
-        for k, v in groups.items():
-            self._groups[k] = tuple(v)
+        moved: dict[tuple[str, int], list[int]] = {}
+        for k, j in placed:
+            moved.setdefault(k, []).append(j)
+        for k, v in groups.items():  # the runs, labels and attribute rows diff these: tell them where
+            old_group, self._groups[k] = self._groups[k], tuple(v)
+            remember(self._groups[k], old_group, sorted(moved[k]))
             if k in slots:
+                remember(slots[k], self._slots[k], sorted(moved[k]))
                 self._slots[k] = slots[k]
             else:
                 self._slots.pop(k, None)
@@ -295,36 +303,39 @@ class MapView(VerticalScroll):
             out = self._slots[(kind, ident)] = [sc.slot for sc in self._groups.get((kind, ident), ())]
         return out
 
-    def runs_of(self, kind: str, ident: int) -> tuple[tuple[int, int, int], ...]:
+    def runs_of(self, kind: str, ident: int) -> PieceRuns:
         """Runs ``(start, end, page index)`` of one bar: ``("as", n)`` on the GPA axis, ``("file", id)``
-        on that file's offset axis. Built again only when the bar's group changed; the runs of a slot
-        are converted once and reused while its coverage object is unchanged (``LiveCoverage``)."""
+        on that file's offset axis, one piece per slot of the group (``PieceRuns``). Built again only
+        when the bar's group changed; after a drag step only the changed slots' pieces are converted
+        and put in, and the runs of a slot are converted once and reused while its coverage object is
+        unchanged (``LiveCoverage``)."""
         group = self.group(kind, ident)
         hit = self._runs.get((kind, ident))
-        if hit is not None and hit[0] == group:  # identity of each SlotCoverage: fast
+        if hit is not None and hit[0] is group:
             return hit[1]
         memo = self._memo
         if len(memo) > 4 * len(self.coverage.slots) + 64:
             memo.clear()  # entries of slots no longer shown (each keeps its runs, so ids stay unique)
         side = 1 if kind == "as" else 2
-        changed = changed_positions(group, hit[0]) if hit is not None else None
-        span: tuple[int, int] | None = None
-        if changed is not None:  # a drag: convert the changed slots only, splice them in
-            parts = list(hit[2])
-            for i in changed:
-                before, parts[i] = parts[i], self._converted(group[i])[side]
-                for piece in (before, parts[i]):
+        changed = changed_positions(group, hit[0]) if hit is not None else None  # remembered: no compare
+        runs: PieceRuns | None = None
+        if changed is not None and hit is not None:  # a drag: convert the changed slots only
+            if not changed:
+                self._runs[(kind, ident)] = (group, hit[1])
+                return hit[1]
+            changes = {i: self._converted(group[i])[side] for i in changed}
+            span: tuple[int, int] | None = None
+            if hit[1].parts is not None:
+                for piece in chain((hit[1].parts[i] for i in changed), changes.values()):
                     if piece:
                         lo, hi = piece[0][0], piece[-1][1]
                         span = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
-        else:  # a new group: its runs are converted as the screen reads them (``BarRuns``)
-            runs = BarRuns(group, side, self._converted, self._page_sets())
-            self._runs[(kind, ident)] = (group, runs, runs.parts)
-            return runs
-        runs = tuple(chain.from_iterable(parts))
-        if changed is not None:
-            remember_span(hit[1], runs, span)  # the bar's patch_cells need not compare the run lists
-        self._runs[(kind, ident)] = (group, runs, parts)
+            runs = hit[1].replaced(changes)
+            if runs is not None:
+                remember_span(hit[1], runs, span)  # the bar's patch_cells need not compare the run lists
+        if runs is None:  # a new group: its runs are converted as the screen reads them
+            runs = LazyPieceRuns.of(group, side, self._converted, self._page_sets())
+        self._runs[(kind, ident)] = (group, runs)
         return runs
 
     def _page_sets(self) -> PageSets:
@@ -379,16 +390,17 @@ class MapView(VerticalScroll):
         per = -(-self.extent() // max(width, 1))
         return max(-(-per // base) * base, base)
 
-    def axis_for(self, intervals: list[tuple[int, int]], width: int) -> Axis:
+    def axis_for(self, intervals: list[tuple[int, int]] | None, width: int) -> Axis:
         """The axis of a bar showing these intervals (slot scale) at this width; the same Axis object
-        while nothing changes, so its column bounds are computed once."""
+        while nothing changes, so its column bounds are computed once. None: more intervals than
+        columns, which the slot scale cannot give a column each (the linear axis, without listing them)."""
         if not self.bpc:
             self.bpc = self._max_bpc(width)
-        scale = self.mode == SCALE and len(intervals) <= width  # more slots than columns never fit
-        key = (self.mode, tuple(intervals) if scale else (), width, self.bpc, self.start)
+        scaled = self.mode == SCALE and intervals is not None
+        key = (self.mode, tuple(intervals) if scaled else (), width, self.bpc, self.start)
         axis = self._axes.get(key)
         if axis is None:
-            axis = slot_scale(intervals, width) if scale else None
+            axis = slot_scale(intervals, width) if scaled else None  # type: ignore[arg-type]
             if axis is None:
                 axis = linear(self.start, self.bpc, width)
             if len(self._axes) > 256:
