@@ -268,6 +268,14 @@ async def drive(loaded: Loaded, steps: list[tuple[str, int, str, int]]) -> None:
             assert app.summary._shown[2] == app.coverage.unmappable
             assert app.coverage == compute(app.layout)
             m = app.map_view
+            cov = app.coverage.slots
+            for a in {sc.slot.as_ for sc in cov}:
+                assert m.group("as", a) == tuple(sc for sc in cov if sc.slot.as_ == a)
+                assert m.slots_of("as", a) == [sc.slot for sc in cov if sc.slot.as_ == a]
+            for f in (100, 101):
+                bound = sorted((sc for sc in cov if sc.slot.gmem == f), key=lambda sc: sc.slot.offset)
+                assert m.group("file", f) == tuple(bound)
+                assert list(m.slots_of("file", f)) == [sc.slot for sc in bound]
             for kind, ident in m._runs:
                 assert tuple(m.runs_of(kind, ident)) == tuple(
                     r for sc in m.group(kind, ident) for r in m._converted(sc)[1 if kind == "as" else 2])

@@ -21,6 +21,7 @@ from gmemtui.tui.bar_runs import LazyPieceRuns, PageSets
 from gmemtui.tui.compositor import tighten
 from gmemtui.tui.live import changed_positions, remember
 from gmemtui.tui.piece_runs import PieceRuns
+from gmemtui.tui.slot_view import SlotView
 from gmemtui.tui.widgets.bar import Bar
 from gmemtui.tui.widgets.file_bar import FileBar
 from gmemtui.tui.widgets.gpa_bar import GpaBar
@@ -98,7 +99,7 @@ class MapView(VerticalScroll):
         self._boxes: list[Widget] = []
         self._axes: dict[tuple, Axis] = {}
         self._groups: dict[tuple[str, int], tuple[SlotCoverage, ...]] = {}
-        self._slots: dict[tuple[str, int], list[Slot]] = {}
+        self._slots: dict[tuple[str, int], SlotView] = {}
         self._grouped: tuple[SlotCoverage, ...] = ()  # the coverage.slots that _groups were made from
         self._where: dict[int, list[tuple[tuple[str, int], int]]] | None = {}  # id(sc) -> [(group, position)]
         self._groups_version = -1
@@ -229,7 +230,7 @@ class MapView(VerticalScroll):
         self._groups_version = self.version
         if self._patch_groups():
             return
-        self._groups = groups_of(self.coverage.slots)
+        self._groups = groups_of(self.coverage.slots)  # one address space: the coverage's own tuple
         self._where = None  # built when a drag first patches the groups
         self._grouped = self.coverage.slots
         self._slots = {}
@@ -257,9 +258,11 @@ class MapView(VerticalScroll):
             if (old.slot.as_, old.slot.gmem) != (new.slot.as_, new.slot.gmem):
                 return False
             for k, j in self._where_of()[id(old)]:
-                if k not in groups:
-                    groups[k] = list(self._groups[k])
-                groups[k][j] = new
+                if k not in groups:  # the coverage's own tuple where the group is all of it: no copy
+                    whole = self._groups[k] is self._grouped
+                    groups[k] = self.coverage.slots if whole else list(self._groups[k])
+                if groups[k] is not self.coverage.slots:
+                    groups[k][j] = new  # type: ignore[index]
                 placed.append((k, j))
         for k, j in placed:  # each still between its neighbours (a drag cannot pass one)
             v, order = groups[k], _gpa if k[0] == "as" else _offset
@@ -270,23 +273,17 @@ class MapView(VerticalScroll):
         where = self._where_of()
         for i in changed:
             where[id(self.coverage.slots[i])] = where.pop(id(self._grouped[i]))
-        slots: dict[tuple[str, int], list[Slot]] = {}
-        for k, j in placed:  # the slot lists of the bars too: a copy with the changed slots swapped
-            if k in self._slots:
-                if k not in slots:
-                    slots[k] = list(self._slots[k])
-                slots[k][j] = groups[k][j].slot
         moved: dict[tuple[str, int], list[int]] = {}
         for k, j in placed:
             moved.setdefault(k, []).append(j)
         for k, v in groups.items():  # the runs, labels and attribute rows diff these: tell them where
-            old_group, self._groups[k] = self._groups[k], tuple(v)
+            old_group = self._groups[k]
+            self._groups[k] = v if isinstance(v, tuple) else tuple(v)
             remember(self._groups[k], old_group, sorted(moved[k]))
-            if k in slots:
-                remember(slots[k], self._slots[k], sorted(moved[k]))
-                self._slots[k] = slots[k]
-            else:
-                self._slots.pop(k, None)
+            old_slots = self._slots.pop(k, None)
+            if old_slots is not None:  # the bar's slots: a new view over the new group
+                self._slots[k] = SlotView(self._groups[k])
+                remember(self._slots[k], old_slots, sorted(moved[k]))
         self._grouped = self.coverage.slots
         return True
 
@@ -294,13 +291,13 @@ class MapView(VerticalScroll):
         self._regroup()
         return self._groups.get((kind, ident), ())
 
-    def slots_of(self, kind: str, ident: int) -> list[Slot]:
+    def slots_of(self, kind: str, ident: int) -> SlotView:
         """The slots of address space ``ident`` by gpa (``"as"``), or the bindings of file ``ident`` by
         offset (``"file"``)."""
         self._regroup()
         out = self._slots.get((kind, ident))
         if out is None:
-            out = self._slots[(kind, ident)] = [sc.slot for sc in self._groups.get((kind, ident), ())]
+            out = self._slots[(kind, ident)] = SlotView(self._groups.get((kind, ident), ()))
         return out
 
     def runs_of(self, kind: str, ident: int) -> PieceRuns:
