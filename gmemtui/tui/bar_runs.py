@@ -83,19 +83,42 @@ class SlotParts(Sequence[Sequence[tuple[int, int, int]]]):
         self._convert = convert
         self.page_sets = page_sets
         self.replaced: dict[int, Sequence[tuple[int, int, int]]] = {}
+        self._made: list[Sequence[tuple[int, int, int]] | None] | None = None
 
     def __len__(self) -> int:
         return len(self.group)
 
+    def _pieces(self) -> list[Sequence[tuple[int, int, int]] | None]:
+        """The pieces made so far (None where not yet): a drag step reads a few hundred of them
+        around the changed columns (``PieceRuns.near``) as a plain slice once they are made."""
+        if self._made is None:
+            self._made = [None] * len(self.group)
+        return self._made
+
+    def _make(self, j: int) -> Sequence[tuple[int, int, int]]:
+        piece = self._made[j] = self._convert(self.group[j])[self.side]  # type: ignore[index]
+        return piece
+
     def __getitem__(self, i: Any) -> Any:
+        made = self._pieces()
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self.group)))]
-        if i < 0:
-            i += len(self.group)
-        part = self.replaced.get(i) if self.replaced else None
-        return part if part is not None else self._convert(self.group[i])[self.side]
+            a, b, step = i.indices(len(made))
+            if step != 1:
+                return [self[j] for j in range(a, b, step)]
+            chunk = made[a:b]
+            if None in chunk:
+                for j in range(a, b):
+                    if made[j] is None:
+                        self._make(j)
+                chunk = made[a:b]
+            return chunk
+        piece = made[i]
+        if piece is None:
+            piece = self._make(i if i >= 0 else i + len(made))
+        return piece
 
     def __setitem__(self, i: int, part: Sequence[tuple[int, int, int]]) -> None:
+        self._pieces()[i] = part
         self.replaced[i] = part
 
     def __iter__(self) -> Iterator[Sequence[tuple[int, int, int]]]:
