@@ -5,7 +5,7 @@ its bindings' runs on the file's offset axis, one piece per slot (``PieceRuns``)
 slot's runs, then sorting and indexing them for the cells, costs all of them (32,763 slots: ~95,000
 runs, most of the map's first paint). ``LazyPieceRuns`` is that ``PieceRuns`` with each piece
 converted when first read: a bar's cells come from bisection over the slots' starts, a column reading
-each slot it holds whole as one small set of page sizes (memoised with the slot's runs, shared by
+each slot it holds whole as one small set of page sizes (memoised with the slot's shape, shared by
 the GPA bar and the file bar) and converting only the runs of the slots cut by a column edge.
 """
 
@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from gmemtui.core.coverage import Run, SlotCoverage
+from gmemtui.core.coverage import Shape, SlotCoverage
 from gmemtui.tui.axis import Axis, RunIndex
 from gmemtui.tui.piece_runs import PieceRuns
 
@@ -25,43 +25,34 @@ NOT_MAPPABLE = -1  # palette.NOT_MAPPABLE: the page index of a run KVM does not 
 
 class PageSets:
     """Per slot, the set of page indexes its runs show, as bits (bit k + 1 for page index k, bit 0
-    for not mappable); memoised by the runs tuple, which an edit elsewhere keeps."""
+    for not mappable); read from the slot's ``Shape`` (shared by every slot of its class, so a
+    32,763-slot bar needs a few hundred of these, and no Run objects), memoised by identity."""
 
     def __init__(self, names: Sequence[str]) -> None:
         self.names = tuple(names)
         self._bits = {name: 1 << (k + 1) for k, name in enumerate(names)}
-        self._memo: dict[int, tuple[tuple[Run, ...], int]] = {}
+        self._memo: dict[int, tuple[Shape, int]] = {}
 
-    def of(self, runs: tuple[Run, ...]) -> int:
-        hit = self._memo.get(id(runs))
-        if hit is not None and hit[0] is runs:
+    def of(self, shape: Shape) -> int:
+        hit = self._memo.get(id(shape))
+        if hit is not None and hit[0] is shape:
             return hit[1]
         bits, mask = self._bits, 0
-        for r in runs:
-            mask |= bits[r.page] if r.mappable else 1
+        for _, _, page, _, _, mappable in shape.runs:
+            mask |= bits[page] if mappable else 1
         if len(self._memo) > 200_000:
             self._memo.clear()
-        self._memo[id(runs)] = (runs, mask)
+        self._memo[id(shape)] = (shape, mask)
         return mask
 
     def union(self, group: Sequence[SlotCoverage], a: int, b: int) -> int:
         """``of`` of every slot in ``group[a:b]``, OR-ed (one call per column, not per slot)."""
-        memo = self._memo
-        get, bits = memo.get, self._bits
-        if len(memo) > 200_000:
-            memo.clear()
+        get, of = self._memo.get, self.of
         out = 0
         for sc in group[a:b]:
-            runs = sc.runs
-            hit = get(id(runs))
-            if hit is not None and hit[0] is runs:
-                out |= hit[1]
-                continue
-            mask = 0
-            for r in runs:
-                mask |= bits[r.page] if r.mappable else 1
-            memo[id(runs)] = (runs, mask)
-            out |= mask
+            shape = sc.shape
+            hit = get(id(shape))
+            out |= hit[1] if hit is not None and hit[0] is shape else of(shape)
         return out
 
 

@@ -93,15 +93,16 @@ def test_a_page_set_reads_as_the_smallest_page_and_whether_several_meet(pages: s
     assert cell_of_mask(mask) == ((min(pages) if pages else None), len(pages) > 1)
 
 
-def test_page_sets_are_memoised_by_the_runs_tuple() -> None:
+def test_page_sets_are_read_from_the_shape_and_memoised() -> None:
     from gmemtui.core.model import Slot
 
-    layout = Layout(slots=(Slot(slot=0, gpa=0x100000, size=0x600000, ua=0x7F0000000000),))
-    sc = compute(layout).slots[0]
+    layout = Layout(slots=(Slot(slot=0, gpa=0x100000, size=0x600000, ua=0x7F0000000000),
+                           Slot(slot=1, gpa=0x40100000, size=0x600000, ua=0x7F0040000000)))
+    a, b = compute(layout).slots
     sets = PageSets(layout.platform.names)
-    expected = sum({1 << (layout.platform.names.index(r.page) + 1) for r in sc.runs})
-    assert sets.of(sc.runs) == expected and sets.of(sc.runs) == expected
-    assert len(sets._memo) == 1
+    expected = sum({1 << (layout.platform.names.index(r.page) + 1) for r in a.runs})
+    assert sets.of(a.shape) == expected and sets.union((a, b), 0, 2) == expected
+    assert len(sets._memo) == len({id(a.shape), id(b.shape)})  # one entry per shape
 
 
 def eager_groups(slots) -> dict:
