@@ -100,6 +100,8 @@ class Slot:
 
 @dataclass(frozen=True)
 class PrivateRange:
+    """A range of PRIVATE frames (``KVM_SET_MEMORY_ATTRIBUTES``), in bytes."""
+
     gpa: int
     size: int
     line: int = field(default=0, compare=False)
@@ -121,6 +123,8 @@ class Warning_:
 
 @dataclass(frozen=True)
 class Layout:
+    """A VM's memory: its slots, guest_memfd files and private ranges, and the settings the rules read."""
+
     slots: tuple[Slot, ...]
     files: tuple[GmemFile, ...] = ()
     private: tuple[PrivateRange, ...] | None = None  # None: the default attributes of docs/formats.md
