@@ -19,7 +19,7 @@ from gmemtui import __version__
 from gmemtui.commands.argparser import Parser, nearest
 from gmemtui.commands.options import add_layout_options, byte_size
 from gmemtui.core.errors import InputError
-from gmemtui.core.gcpause import paused_gc
+from gmemtui.core.gcpause import paused_gc, skip_final_collection
 
 
 def _state(text: str) -> int:
@@ -200,7 +200,17 @@ def _tui_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The program (the console script and ``python -m gmemtui`` call it without ``argv``: the process
+    ends when it returns), or one command line run in this process (tests)."""
+    if argv is not None:
+        return _main(list(argv))
+    try:
+        return _main(sys.argv[1:])
+    finally:
+        skip_final_collection()
+
+
+def _main(argv: list[str]) -> int:
     try:
         # Start-up (the parser, the modules and their classes) builds nothing the cyclic GC could
         # free: without the pause it re-scans it a dozen times (~2.5 ms of `gmemtui report`).

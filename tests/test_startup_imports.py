@@ -75,3 +75,28 @@ def test_help_and_bad_arguments_import_no_reader_and_leave_the_gc_on() -> None:
         rc, gc_enabled, modules = run(*argv)
         assert (rc, gc_enabled) == (code, True)
         assert among(modules, {"yaml", "gmemtui.formats.loader", "gmemtui.commands.report"}) == set()
+
+
+FREEZE_PROBE = """
+import contextlib, gc, io, sys
+from gmemtui.cli import main
+sys.argv = ["gmemtui", *sys.argv[1:]]
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    rc = main()
+print(rc, gc.get_freeze_count() > 0, len(out.getvalue()))
+"""
+
+
+def test_only_the_program_freezes_its_objects_for_exit(capsys: pytest.CaptureFixture[str]) -> None:
+    """``main()`` as the program (no argv: the process ends after it) freezes what is alive so the
+    collection at exit skips it; ``main(argv)`` in a process that goes on (tests) never freezes."""
+    import gc
+
+    from gmemtui.cli import main
+
+    before = gc.get_freeze_count()
+    assert main(["report", SEED]) == 0 and "slot" in capsys.readouterr().out
+    assert gc.get_freeze_count() == before
+    rc, frozen, printed = subprocess.run([sys.executable, "-c", FREEZE_PROBE, "report", SEED],
+                                         capture_output=True, text=True, cwd=ROOT, check=True).stdout.split()
+    assert (rc, frozen) == ("0", "True") and int(printed) > 0
