@@ -220,7 +220,7 @@ class Layout:
                        private_max_page=private_max, files=files)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # an index, never compared or shown: fewer methods to generate
 class Neighbours:
     """Slots sorted per address space (by gpa) and per guest_memfd file (by offset): the free room
     around a slot or a binding, and the slot holding a gpa, by bisection."""
