@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     try:
         # Start-up (the parser, the modules and their classes) builds nothing the cyclic GC could
-        # free: without the pause it re-scans it a dozen times (~2.5 ms of `gmemtui report`).
+        # free: without the pause it would scan it again at each of a dozen collections.
         # Commands decide for their own run (report pauses it too; the TUI runs with it).
         if argv and argv[0] in COMMANDS:
             with paused_gc():
