@@ -83,7 +83,7 @@ class LiveCoverage:
         # the others, so identity finds the unchanged ones without hashing every slot
         self._memo: dict[int, tuple[Slot, object, SlotCoverage]] = {}
         # the last answer: the layout's slots, files, and where each slot's coverage is in the result
-        self._last: tuple[tuple[Slot, ...], object, Coverage, dict[int, int]] | None = None
+        self._last: tuple[tuple[Slot, ...], object, Coverage, dict[int, int] | None] | None = None
         # for warnings: the layout they were found for, its slots' warnings by position, file warnings
         self._warned: tuple[Layout, dict[int, list[Warning_]], list[Warning_]] | None = None
 
@@ -132,6 +132,7 @@ class LiveCoverage:
         patched = self._patch(layout, files)
         if patched is not None:
             return patched
+        self._index()
         if not self._memo:
             return self._fresh(layout, files)
         names = layout.platform.names
@@ -153,8 +154,20 @@ class LiveCoverage:
 
     def _fresh(self, layout: Layout, files: dict) -> Coverage:
         """Nothing to reuse (first paint, new settings): the batch ``compute()``, whose memo shares
-        the work of slots of one shape (32,763 slots: ~1 s instead of ~5 s slot by slot)."""
-        coverage = compute(layout).make_runs()  # the map walks them all next
+        the work of slots of one shape (32,763 slots: ~1 s instead of ~5 s slot by slot). Its index by
+        slot identity is built when an edit first needs it (``_index``), not before the first paint;
+        its Run objects too (the map reads each slot's shape, and the runs only of slots a column cuts)."""
+        coverage = compute(layout)
+        self._memo = {}
+        self._last = (layout.slots, files, coverage, None)
+        return coverage
+
+    def _index(self) -> dict[int, int] | None:
+        """The memo and the positions (id(slot) -> where in the coverage) of the last result, built
+        now if ``_fresh`` left them for later; None if there is no last result."""
+        if self._last is None or self._last[3] is not None:
+            return None if self._last is None else self._last[3]
+        slots, files, coverage, _ = self._last
         memo: dict[int, tuple[Slot, object, SlotCoverage]] = {}
         where: dict[int, int] = {}
         for i, sc in enumerate(coverage.slots):
@@ -162,8 +175,8 @@ class LiveCoverage:
             memo[id(slot)] = (slot, files.get(slot.gmem) if slot.gmem is not None else None, sc)
             where[id(slot)] = i
         self._memo = memo
-        self._last = (layout.slots, files, coverage, where)
-        return coverage
+        self._last = (slots, files, coverage, where)
+        return where
 
     def _slot(self, layout: Layout, slot: Slot, files: dict, memo: dict) -> SlotCoverage:
         facts = files.get(slot.gmem) if slot.gmem is not None else None
@@ -189,6 +202,8 @@ class LiveCoverage:
             return coverage
         out = list(old.slots)
         total = dict(old.total)  # ``where`` is updated in place: on any failure below it is dropped
+        if where is None:  # the first edit after ``_fresh``: index the slots now
+            where = self._index() or {}
         memo = self._memo
         for i in changed:
             before, slot = old_slots[i], layout.slots[i]

@@ -24,7 +24,8 @@ from textual.widget import Widget
 from gmemtui.core import edit
 from gmemtui.core.model import Layout
 from gmemtui.tui import palette
-from gmemtui.tui.axis import Axis, RunIndex, boundary_marks, patch_cells, ticks
+from gmemtui.tui.axis import Axis, boundary_marks, patch_cells, ticks
+from gmemtui.tui.bar_runs import bar_cells, is_fresh
 from gmemtui.tui.live import remember
 from gmemtui.tui.piece_runs import PieceRuns
 
@@ -270,9 +271,9 @@ class Bar(Widget):
         if self.BAR_ROW not in kept:
             # a drag changes one slot's runs: only the columns showing them are computed again
             cells = None
-            if self._cells_for is not None and self._cells_for[0] == axis:
+            if self._cells_for is not None and self._cells_for[0] == axis and not is_fresh(runs):
                 cells = patch_cells(self._cells, axis, self._cells_for[1], runs)
-            cells = cells if cells is not None else RunIndex.of(runs).cells(axis)
+            cells = cells if cells is not None else bar_cells(runs, axis)  # new runs: by bisection
             old_bar = self._strips.get(self.BAR_ROW)
             if old_bar is not None and old_bar.cell_length == width and cells == self._cells and \
                     old.get(self.BAR_ROW) is not None and \

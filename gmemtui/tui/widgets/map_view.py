@@ -16,6 +16,8 @@ from gmemtui.core.coverage import Coverage, SlotCoverage
 from gmemtui.core.model import Layout, Slot
 from gmemtui.tui import palette
 from gmemtui.tui.axis import Axis, linear, remember_span, slot_scale
+from gmemtui.tui.bar_groups import groups_of
+from gmemtui.tui.bar_runs import LazyPieceRuns, PageSets
 from gmemtui.tui.compositor import tighten
 from gmemtui.tui.live import changed_positions, remember
 from gmemtui.tui.piece_runs import PieceRuns
@@ -99,7 +101,7 @@ class MapView(VerticalScroll):
         self._groups: dict[tuple[str, int], tuple[SlotCoverage, ...]] = {}
         self._slots: dict[tuple[str, int], SlotView] = {}
         self._grouped: tuple[SlotCoverage, ...] = ()  # the coverage.slots that _groups were made from
-        self._where: dict[int, list[tuple[tuple[str, int], int]]] = {}  # id(sc) -> [(group, position)]
+        self._where: dict[int, list[tuple[tuple[str, int], int]]] | None = {}  # id(sc) -> [(group, position)]
         self._groups_version = -1
         self._subtitles: dict[object, str] = {}  # box -> the text last put on its border
         self.view_version = 0  # bumped by view changes (zoom, pan, scale, theme), not by edits
@@ -228,24 +230,20 @@ class MapView(VerticalScroll):
         self._groups_version = self.version
         if self._patch_groups():
             return
-        groups: dict[tuple[str, int], list[SlotCoverage]] = {}
-        for sc in self.coverage.slots:  # sorted by (as, gpa) (Coverage's contract)
-            s = sc.slot
-            groups.setdefault(("as", s.as_), []).append(sc)
-            if s.gmem is not None:
-                groups.setdefault(("file", s.gmem), []).append(sc)
-        where: dict[int, list[tuple[tuple[str, int], int]]] = {}
-        for k, v in groups.items():
-            if k[0] == "file":
-                v.sort(key=_offset)
-            for i, sc in enumerate(v):
-                where.setdefault(id(sc), []).append((k, i))
-        whole = self.coverage.slots  # one address space: its group is the coverage's own tuple
-        self._groups = {k: whole if k[0] == "as" and len(v) == len(whole) else tuple(v)
-                        for k, v in groups.items()}
-        self._where = where
+        self._groups = groups_of(self.coverage.slots)  # one address space: the coverage's own tuple
+        self._where = None  # built when a drag first patches the groups
         self._grouped = self.coverage.slots
         self._slots = {}
+
+    def _where_of(self) -> dict[int, list[tuple[tuple[str, int], int]]]:
+        """id(SlotCoverage) -> [(group, position)], for patching the groups (built once per regroup)."""
+        if self._where is None:
+            where: dict[int, list[tuple[tuple[str, int], int]]] = {}
+            for k, v in self._groups.items():
+                for i, sc in enumerate(v):
+                    where.setdefault(id(sc), []).append((k, i))
+            self._where = where
+        return self._where
 
     def _patch_groups(self) -> bool:
         """Put the few changed SlotCoverage objects where the ones they replace were (same address
@@ -259,7 +257,7 @@ class MapView(VerticalScroll):
             old, new = self._grouped[i], self.coverage.slots[i]
             if (old.slot.as_, old.slot.gmem) != (new.slot.as_, new.slot.gmem):
                 return False
-            for k, j in self._where[id(old)]:
+            for k, j in self._where_of()[id(old)]:
                 if k not in groups:  # the coverage's own tuple where the group is all of it: no copy
                     whole = self._groups[k] is self._grouped
                     groups[k] = self.coverage.slots if whole else list(self._groups[k])
@@ -272,8 +270,9 @@ class MapView(VerticalScroll):
                 return False
             if j + 1 < len(v) and order(v[j]) >= order(v[j + 1]):
                 return False
+        where = self._where_of()
         for i in changed:
-            self._where[id(self.coverage.slots[i])] = self._where.pop(id(self._grouped[i]))
+            where[id(self.coverage.slots[i])] = where.pop(id(self._grouped[i]))
         moved: dict[tuple[str, int], list[int]] = {}
         for k, j in placed:
             moved.setdefault(k, []).append(j)
@@ -331,10 +330,18 @@ class MapView(VerticalScroll):
             runs = hit[1].replaced(changes)
             if runs is not None:
                 remember_span(hit[1], runs, span)  # the bar's patch_cells need not compare the run lists
-        if runs is None:
-            runs = PieceRuns([self._converted(sc)[side] for sc in group])
+        if runs is None:  # a new group: its runs are converted as the screen reads them
+            runs = LazyPieceRuns.of(group, side, self._converted, self._page_sets())
         self._runs[(kind, ident)] = (group, runs)
         return runs
+
+    def _page_sets(self) -> PageSets:
+        """Each slot's set of page sizes, shared by every bar (and kept while the ladder is)."""
+        names = self.current.platform.names
+        sets = getattr(self, "_sets", None)
+        if sets is None or sets.names != tuple(names):
+            sets = self._sets = PageSets(names)
+        return sets
 
     def _converted(self, sc: SlotCoverage) -> tuple:
         """(runs, GPA-axis runs, file-axis runs, (gpa, offset)) of one slot, memoised by its runs."""
@@ -360,9 +367,15 @@ class MapView(VerticalScroll):
         return max(bars[0].size.width, 1) if bars else max(self.size.width - 4, 1)
 
     def extent(self) -> int:
-        ends = [s.end for s in self.current.slots]
-        ends += [self.current.file_size(f.id) for f in self.current.files]
-        return max(ends, default=0) or self.current.platform.base.bytes
+        """Where the guest ends: its last slot's end, or a file's end if further (``Layout.file_size``
+        of every file, from one pass over the bindings rather than one per file)."""
+        layout = self.current
+        ends = [s.end for s in layout.slots]
+        ends += [f.size for f in layout.files if f.size is not None]
+        sized_by_bindings = {f.id for f in layout.files if f.size is None}
+        if sized_by_bindings:
+            ends += [s.offset + s.size for s in layout.slots if s.gmem in sized_by_bindings]
+        return max(ends, default=0) or layout.platform.base.bytes
 
     def _base(self) -> int:
         return self.current.platform.base.bytes
