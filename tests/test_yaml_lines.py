@@ -28,7 +28,9 @@ from gmemtui.formats.yaml_dump import dump_yaml
 from tests.strategies import any_arch_layouts
 
 PATH = "t.yaml"
-NAMES = ["ram", "pc.ram", "q r", "null", "Null", "~", "é", 'a"b', "x\\y", "", "12", "true", "a#b", "- x"]
+NAMES = ["ram", "pc.ram", "q r", "null", "Null", "~", "é", 'a"b', "x\\y", "", "12", "true", "a#b", "- x",
+         "pc.ram below the VGA window", "isa-bios (alias of pc.bios)", "a: b", "a #b", "a:b", "x ", "[a]",
+         "{a}", "a,b", "yes", "? x", "*a", "&a", "!t", "%x", "@x", "`x", "a'b", "NULL", "nul l", "a  b"]
 
 
 @contextmanager
@@ -56,8 +58,16 @@ def _both(text: str, arch: str | None = None) -> bool:
 
 
 def _named(layout: Layout, rng: random.Random) -> Layout:
-    slots = tuple(replace(s, name=rng.choice(NAMES)) if rng.random() < 0.4 else s for s in layout.slots)
+    """Names on some slots, from two of ``NAMES`` (so one odd name is often the only one)."""
+    pool = rng.sample(NAMES, 2)
+    slots = tuple(replace(s, name=rng.choice(pool)) if rng.random() < 0.4 else s for s in layout.slots)
     return replace(layout, slots=slots, name=rng.choice([None, *NAMES]))
+
+
+def _unquoted(text: str, rng: random.Random) -> str:
+    """Some double-quoted names written plain, whatever they hold (YAML may read them otherwise)."""
+    return re.sub(r'name: "((?:[^"\\\n]|\\.)*)"',
+                  lambda m: f"name: {m.group(1)}" if rng.random() < 0.5 else m.group(0), text)
 
 
 def _unescaped(name: str) -> bool:
@@ -162,6 +172,7 @@ def test_dumped_layouts_read_alike(layout: Layout, rng: random.Random, arch: str
     layout = _named(layout, rng)
     text = dump_yaml(layout)
     answered = _both(text, arch)
+    _both(_unquoted(text, rng), arch)
     if arch is None and all(s.name is None or _unescaped(s.name) for s in layout.slots):
         assert answered, text  # what yaml_dump writes takes the line reader
 
@@ -177,8 +188,23 @@ def test_flow_layouts_read_alike(layout: Layout, rng: random.Random, arch: str |
 def test_mutated_layouts_read_alike(data: st.DataObject, layout: Layout, rng: random.Random,
                                     arch: str | None) -> None:
     layout = _named(layout, rng)
-    text = dump_yaml(layout) if rng.random() < 0.5 else _flow_text(layout, rng)
+    text = _unquoted(dump_yaml(layout), rng) if rng.random() < 0.5 else _flow_text(layout, rng)
     _both(data.draw(mutated(text)), arch)
+
+
+def test_plain_names_take_the_line_reader() -> None:
+    names = ["pc.ram below the VGA window", "isa-bios (alias of pc.bios)", "a'b"]
+    slots = tuple(Slot(slot=i, gpa=i << 21, size=1 << 21, ua=i << 21, name=n) for i, n in enumerate(names))
+    text = _unquoted(dump_yaml(Layout(slots=slots)), random.Random(0)).replace('"', "")
+    assert "name: pc.ram below the VGA window\n" in text
+    assert _both(text)
+
+
+@pytest.mark.parametrize("name", NAMES + ["a #b", "a\t#b", "a # b", "a:", "a: ", "ab  ", "a\\", "a'"])
+def test_each_plain_name_reads_alike(name: str) -> None:
+    for text in (f"slots:\n  - slot: 1\n    name: {name}\n    gpa: 0x1000\n    size: 0x1000\n",
+                 f"slots:\n  - {{slot: 1, name: {name}, gpa: 0x1000, size: 0x1000}}\n"):
+        _both(text)
 
 
 def test_usual_shapes_take_the_line_reader() -> None:

@@ -37,8 +37,12 @@ _NUM = r"(0[xX][0-9a-fA-F]{1,16}|[1-9][0-9]{0,18}|0)"  # the spellings parse_int
 _END = r"(?:[ ]+(?:#[ -~]*)?)?\n"  # spaces, a comment of printable ASCII, the end of the line
 _FLAG = "(?:" + "|".join(FLAG_NAMES) + ")"
 _FLAGS = rf"(\[\]|\[{_FLAG}(?:,[ ]{_FLAG})*\]|0[xX][0-9a-fA-F]{{1,16}}|[1-9][0-9]{{0,18}}|0)"
-# double-quoted without an escape or a line break, or a plain word that cannot be anything else
-_NAME = r'("[ !#-\[\]-~]*"|[A-Za-z_][A-Za-z0-9_.-]*)'
+# double-quoted without an escape or a line break, or plain: in a flow mapping one word that cannot be
+# anything else; in a block one a letter starts and a non-space ends, without '#' or ':' (a comment, a
+# mapping) -- YAML reads such a scalar as its own text, a null word aside (``_name``)
+_QUOTED = r'"[ !#-\[\]-~]*"'
+_NAME = rf"({_QUOTED}|[A-Za-z_][A-Za-z0-9_.-]*)"
+_BLOCK_NAME = rf'({_QUOTED}|[A-Za-z_](?:[ -"$-9;-~]*[!-"$-9;-~])?)'
 _SEP = r"[ ]*,[ ]+"  # between the pairs of a flow mapping
 # (key, value pattern, required) in yaml_dump's order: the only order a canonical entry has
 _SLOT_KEYS = (("slot", _NUM, True), ("as", _NUM, False), ("name", _NAME, False), ("gpa", _NUM, True),
@@ -55,6 +59,7 @@ def _block(indent: str, keys: tuple) -> str:
     first, *rest = keys
     out = rf"{indent}- {first[0]}:[ ]+{first[1]}{_END}"
     for key, value, required in rest:
+        value = _BLOCK_NAME if value == _NAME else value
         line = rf"{indent}  {key}:[ ]+{value}{_END}"
         out += line if required else f"(?:{line})?"
     return out
