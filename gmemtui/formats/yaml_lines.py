@@ -24,7 +24,6 @@ tests/test_yaml_lines.py compares both on random layouts and on mutated texts.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache, reduce
 from itertools import accumulate, repeat
 from operator import add, or_
@@ -49,8 +48,8 @@ _SLOT_KEYS = (("slot", _NUM, True), ("as", _NUM, False), ("name", _NAME, False),
               ("size", _NUM, True), ("ua", _NUM, False), ("flags", _FLAGS, False),
               ("guest_memfd", _NUM, False), ("offset", _NUM, False))
 _PRIVATE_KEYS = (("gpa", _NUM, True), ("size", _NUM, True))
-_KEY_LINE = {key: re.compile(rf"^{key}:(?:[ ]+(?:#[ -~]*)?)?\n", re.M) for key in ("slots", "private")}
-_ENTRY_START = re.compile(r"( *)- (\{?)")
+_KEY_LINE = r"^{}:(?:[ ]+(?:#[ -~]*)?)?\n"  # the key alone on its line (compiled on first use)
+_ENTRY_START = r"( *)- (\{?)"
 _NULLS = frozenset(("null", "Null", "NULL"))  # plain words YAML reads as null (never a name here)
 
 
@@ -81,31 +80,33 @@ def _entry_re(what: str, indent: str, flow: bool) -> re.Pattern[str]:
     return re.compile((_flow if flow else _block)(indent, keys))
 
 
-@dataclass(frozen=True)
 class Run:
     """The entries of one list: ``text[start:end]``, in one shape; ``key_line`` is the 0-based line
-    of the key the list belongs to, where the skeleton must show that key with a null value."""
+    of the key the list belongs to, where the skeleton must show that key with a null value. (A
+    plain class: a dataclass would cost a millisecond of start-up.)"""
 
-    what: str  # "slots" or "private"
-    start: int
-    end: int
-    key_line: int
-    flow: bool
-    values: list[tuple[str, ...]]  # the captured texts of each entry, in file order ('': key absent)
+    __slots__ = ("what", "start", "end", "key_line", "flow", "values")
+
+    def __init__(self, what: str, start: int, end: int, key_line: int, flow: bool,
+                 values: list[tuple[str, ...]]) -> None:
+        self.what = what  # "slots" or "private"
+        self.start, self.end, self.key_line, self.flow = start, end, key_line, flow
+        self.values = values  # the captured texts of each entry, in file order ('': key absent)
 
 
-@dataclass(frozen=True)
 class Cut:
-    skeleton: str
-    runs: tuple[Run, ...]
+    __slots__ = ("skeleton", "runs")
+
+    def __init__(self, skeleton: str, runs: tuple[Run, ...]) -> None:
+        self.skeleton, self.runs = skeleton, runs
 
 
 def _run(text: str, what: str) -> Run | None:
-    key = _KEY_LINE[what].search(text)
+    key = re.compile(_KEY_LINE.format(what), re.M).search(text)
     if key is None:
         return None
     start = key.end()
-    head = _ENTRY_START.match(text, start)
+    head = re.compile(_ENTRY_START).match(text, start)
     if head is None:
         return None
     flow = head.group(2) == "{"
