@@ -78,7 +78,12 @@ class RamBlock:
 
 
 def is_dump(text: str) -> bool:
-    """A monitor dump: a line that starts a FlatView or lists ``AS "memory"`` (anchored per line)."""
+    """A monitor dump: a line that starts a FlatView or lists ``AS "memory"`` (anchored per line).
+
+    The regex tries every line start (~30 ms on a 7 MB layout, which every YAML file pays on its
+    way to the loader); a plain substring search first decides most files in ~1 ms."""
+    if "FlatView #" not in text and 'AS "memory", root: ' not in text:
+        return False
     return _DETECT_RE.search(text) is not None
 
 
