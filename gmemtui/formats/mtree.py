@@ -77,19 +77,6 @@ class RamBlock:
     line: int
 
 
-def is_dump(text: str) -> bool:
-    """A monitor dump: a line that starts a FlatView or lists ``AS "memory"`` (anchored per line).
-
-    The regex tries every line start (~30 ms on a 7 MB layout, which every YAML file pays on its
-    way to the loader); a plain substring search first decides most files in ~1 ms."""
-    if "FlatView #" not in text and 'AS "memory", root: ' not in text:
-        return False
-    return _DETECT_RE.search(text) is not None
-
-
-_DETECT_RE = re.compile(r'^(?:FlatView #[0-9]|[ \t]*AS "memory", root: )', re.MULTILINE)
-
-
 def _lines(text: str):
     for no, raw in enumerate(text.split("\n"), 1):
         yield no, raw.rstrip("\r")
