@@ -102,7 +102,16 @@ def run(name: str, text: str) -> None:
     del replay
 
 
+# The floor: what any reader of these lines must do at least. One regex that finds the event name and
+# reads its nine fields to the end of the line (the same pattern as the fast path's, so the same regex
+# work), then int() of every field.
 FLOOR_RE = re.compile(
+    r"kvm_set_user_memory AddrSpace#([0-9]{1,30}) Slot#([0-9]{1,30}) flags=0x([0-9a-fA-F]{1,32}) "
+    r"gpa=0x([0-9a-fA-F]{1,32}) size=0x([0-9a-fA-F]{1,32}) ua=0x([0-9a-fA-F]{1,32}) "
+    r"guest_memfd=(-?[0-9]{1,30}) guest_memfd_offset=0x([0-9a-fA-F]{1,32}) ret=(-?[0-9]{1,30})[ \t\r\f\v]*$",
+    re.M)
+# The floor used until issue 13, round 2: no event name, no AddrSpace#, nothing to the end of the line.
+OLD_FLOOR_RE = re.compile(
     r"Slot#(\d+) flags=0x([0-9a-f]+) gpa=0x([0-9a-f]+) size=0x([0-9a-f]+) ua=0x([0-9a-f]+) "
     r"guest_memfd=(-?\d+) guest_memfd_offset=0x([0-9a-f]+) ret=(-?\d+)")
 
@@ -111,22 +120,71 @@ def floor(text: str) -> int:
     """The least a reader must do: find each event's fields with one regex and turn them into ints."""
     n = 0
     for m in FLOOR_RE.finditer(text):
+        a, s, f, g, z, u, fd, o, r = m.groups()
+        n += (int(a) + int(s) + int(f, 16) + int(g, 16) + int(z, 16) + int(u, 16) + int(fd) + int(o, 16)
+              + int(r))
+    return n
+
+
+def old_floor(text: str) -> int:
+    n = 0
+    for m in OLD_FLOOR_RE.finditer(text):
         s, f, g, z, u, fd, o, r = m.groups()
         n += int(s) + int(f, 16) + int(g, 16) + int(z, 16) + int(u, 16) + int(fd) + int(o, 16) + int(r)
     return n
 
 
-def versus_floor(text: str, rounds: int = 3) -> None:
-    """``load_trace`` beside the floor on the same text, interleaved, thread CPU (harness.py)."""
-    cases = [Case("regex scan + int() of the fields", in_process(lambda: floor(text))),
-             Case("load_trace (parse + replay)", in_process(lambda: load_trace(text, "x.trace", Overrides())),
-                  "regex scan + int() of the fields")]
-    gc.disable()
-    try:
-        interleave(cases, rounds)
-    finally:
-        gc.enable()
-    print(table(cases, "1,000,000 distinct lines"))
+def load_trace_at(ref: str):
+    """``load_trace`` as it was at git ``ref`` (its trace modules imported under another package name,
+    the rest of gmemtui shared), to measure before and after in the same interleaved rounds."""
+    import subprocess
+    import tempfile
+
+    root = Path(__file__).resolve().parent.parent
+    names = subprocess.run(["git", "ls-tree", "--name-only", ref, "gmemtui/formats/"], cwd=root, check=True,
+                           capture_output=True, text=True).stdout.split()
+    tmp = Path(tempfile.mkdtemp(prefix="trace_before_"))
+    pkg = tmp / "trace_before"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for name in names:
+        if Path(name).name.startswith("trace") and name.endswith(".py"):
+            src = subprocess.run(["git", "show", f"{ref}:{name}"], cwd=root, check=True, capture_output=True,
+                                 text=True).stdout
+            (pkg / Path(name).name).write_text(src.replace("gmemtui.formats.trace", "trace_before.trace"))
+    sys.path.insert(0, str(tmp))
+    import importlib
+
+    return importlib.import_module("trace_before.trace").load_trace
+
+
+def versus_floor(texts: dict[str, str], rounds: int = 3, before: str | None = None) -> None:
+    """``load_trace`` beside the floor on the same text, interleaved, thread CPU (harness.py): the fast
+    path, the plain path alone (``Replayer(fast=False)``), and with ``before`` the code at that git ref."""
+    from gmemtui.formats.trace import Replayer
+
+    def plain(text: str) -> None:
+        r = Replayer("x.trace", Overrides(), track="kvm_convert_memory" in text, fast=False)
+        r.feed(text)
+        r.states()
+
+    old = load_trace_at(before) if before else None
+    fl = "regex scan + int() of the 9 fields"
+    for title, text in texts.items():
+        cases = [Case(fl, in_process(lambda t=text: floor(t))),
+                 Case("old floor (8 fields, no event name)", in_process(lambda t=text: old_floor(t)), fl),
+                 Case("load_trace (parse + replay)",
+                      in_process(lambda t=text: load_trace(t, "x.trace", Overrides())), fl),
+                 Case("plain path alone", in_process(lambda t=text: plain(t)), fl)]
+        if old is not None:
+            cases.append(Case(f"load_trace at {before}",
+                              in_process(lambda t=text: old(t, "x.trace", Overrides())), fl))
+        gc.disable()
+        try:
+            interleave(cases, rounds)
+        finally:
+            gc.enable()
+        print(table(cases, f"1,000,000 lines, {title}"))
 
 
 def scaling() -> None:
@@ -144,7 +202,16 @@ def scaling() -> None:
 
 
 if __name__ == "__main__":
-    for name, make in (("distinct", distinct), ("remap", remap)):
-        run(name, make())
-    versus_floor(distinct())
-    scaling()
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--before", metavar="GIT_REF", help="also time load_trace as it was at this commit")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--floor-only", action="store_true", help="only the interleaved rounds with the floor")
+    args = ap.parse_args()
+    if not args.floor_only:
+        for name, make in (("distinct", distinct), ("remap", remap)):
+            run(name, make())
+    versus_floor({"distinct": distinct(), "remap": remap()}, args.rounds, args.before)
+    if not args.floor_only:
+        scaling()
