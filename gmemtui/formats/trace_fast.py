@@ -68,7 +68,7 @@ def _flush(log: _Log, text: str, base: int, done: list[int], line: int, counted:
     else:
         lines = list(accumulate(map(text.count, repeat("\n"), done, done[1:]), initial=line))
         log.line.extend(lines)
-    log.pos.extend([p + base for p in done] if base else done)
+    log.pos.extend(map(base.__add__, done) if base else done)
     log.event.extend(_FAST_EVENT * k)
     done.clear()
     return log.line[-1], last
