@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Case, in_process, interleave, table  # noqa: E402
 
 from gmemtui.core.model import Overrides  # noqa: E402
-from gmemtui.formats.trace import load_trace  # noqa: E402
+from gmemtui.formats.trace import load_trace, load_trace_pieces  # noqa: E402
 
 LINES = 1_000_000
 FMT = ("4242@{t:.6f}:kvm_set_user_memory AddrSpace#{a} Slot#{s} flags={f:#x} gpa={g:#x} size={z:#x} "
@@ -79,7 +79,29 @@ def remap(n: int = LINES) -> str:
     return "".join(out[:n])
 
 
-def run(name: str, text: str) -> None:
+def pieces(text: str, size: int = 1 << 22) -> list[tuple[str, int]]:
+    """``text`` in pieces of whole lines of about ``size`` characters, as the file reader gives them."""
+    out, start, line = [], 0, 1
+    while start < len(text):
+        end = text.rfind("\n", start, start + size) + 1 or len(text)
+        out.append((text[start:end], line))
+        line += text.count("\n", start, end)
+        start = end
+    return out
+
+
+def memory(load) -> tuple[float, float]:
+    """(kept, peak) bytes of ``load()``: what the result keeps, and the most the load held at once."""
+    gc.collect()
+    tracemalloc.start()
+    result = load()
+    cur, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del result
+    return cur, peak
+
+
+def run(name: str, text: str, old=None, old_pieces=None) -> None:
     gc.collect()
     c0, t0 = time.process_time(), time.perf_counter()
     replay = load_trace(text, name + ".trace", Overrides())
@@ -92,14 +114,21 @@ def run(name: str, text: str) -> None:
     mid = states[changes // 2 + 37].layout
     t3 = time.perf_counter()
     print(f"{'':9s} state {changes // 2 + 37:,} ({len(mid.slots)} slots) built in {(t3 - t2) * 1e3:.1f} ms")
+    del replay, states, mid
 
-    tracemalloc.start()
-    replay = load_trace(text, name + ".trace", Overrides())
-    cur, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(f"{'':9s} states kept: {cur / 2**20:.1f} MiB = {cur / max(changes, 1):.0f} bytes/change "
-          f"(peak during load {peak / 2**20:.1f} MiB; input text {len(text) / 2**20:.0f} MiB not counted)")
-    del replay
+    split = pieces(text)
+    loads = {"": (lambda: load_trace(text, name + ".trace", Overrides()),
+                  lambda: load_trace_pieces(split, name + ".trace", Overrides(), track=False))}
+    if old is not None:
+        loads[" (before)"] = (lambda: old(text, name + ".trace", Overrides()),
+                              lambda: old_pieces(split, name + ".trace", Overrides(), track=False))
+    for label, (whole, in_pieces) in loads.items():
+        cur, peak = memory(whole)
+        _, peak_pieces = memory(in_pieces)
+        print(f"{'':9s} states kept{label}: {cur / 2**20:.1f} MiB = {cur / max(changes, 1):.0f} "
+              f"bytes/change; peak during load {peak / 2**20:.1f} MiB whole, "
+              f"{peak_pieces / 2**20:.1f} MiB in 4 MiB pieces (input text {len(text) / 2**20:.0f} MiB "
+              "not counted)")
 
 
 # The floor: what any reader of these lines must do at least. One regex that finds the event name and
@@ -155,7 +184,8 @@ def load_trace_at(ref: str):
     sys.path.insert(0, str(tmp))
     import importlib
 
-    return importlib.import_module("trace_before.trace").load_trace
+    module = importlib.import_module("trace_before.trace")
+    return module.load_trace, module.load_trace_pieces
 
 
 def versus_floor(texts: dict[str, str], rounds: int = 3, before: str | None = None) -> None:
@@ -168,7 +198,7 @@ def versus_floor(texts: dict[str, str], rounds: int = 3, before: str | None = No
         r.feed(text)
         r.states()
 
-    old = load_trace_at(before) if before else None
+    old = load_trace_at(before)[0] if before else None
     fl = "regex scan + int() of the 9 fields"
     for title, text in texts.items():
         cases = [Case(fl, in_process(lambda t=text: floor(t))),
@@ -210,8 +240,9 @@ if __name__ == "__main__":
     ap.add_argument("--floor-only", action="store_true", help="only the interleaved rounds with the floor")
     args = ap.parse_args()
     if not args.floor_only:
+        old, old_pieces = load_trace_at(args.before) if args.before else (None, None)
         for name, make in (("distinct", distinct), ("remap", remap)):
-            run(name, make())
+            run(name, make(), old, old_pieces)
     versus_floor({"distinct": distinct(), "remap": remap()}, args.rounds, args.before)
     if not args.floor_only:
         scaling()

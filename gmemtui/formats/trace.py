@@ -2,9 +2,9 @@
 
 ``trace_lines`` reads the events of a line; ``trace_states`` keeps what the replay produced (a change
 log and checkpoints, so memory follows the changes, not the lines); ``trace_fast`` replays QEMU 9.1's
-accepted lines, most of a real trace, with the same result as the plain path here. A slot is created, replaced or
-deleted as KVM would; a refused ioctl (``ret`` non-zero) changes nothing; ``kvm_convert_memory``
-lines set memory attributes.
+accepted lines, most of a real trace, with the same result as the plain path here. A slot is
+created, replaced or deleted as KVM would; a refused ioctl (``ret`` non-zero) changes nothing;
+``kvm_convert_memory`` lines set memory attributes.
 """
 
 from __future__ import annotations

@@ -152,7 +152,8 @@ def feed_fast(r: Replayer, text: str, base: int, line: int) -> None:
         if ok:
             add(m.start())
             n += 1
-            if n >= next_ckpt:
+            if n >= next_ckpt:  # the log too is brought up to date: ``done`` holds a state's worth at most
+                line_no, counted = _flush(log, text, base, done, line_no, counted)
                 next_ckpt = _checkpoint(checkpoints, n, live, los, his)
         else:  # every other line: the plain path, with the state handed over and taken back
             r.next_ckpt, r.caching, r.hits, r.misses = next_ckpt, caching, hits, misses
@@ -171,6 +172,7 @@ def feed_fast(r: Replayer, text: str, base: int, line: int) -> None:
                     add(m.start())
                     n += 1
                     if n >= next_ckpt:
+                        line_no, counted = _flush(log, text, base, done, line_no, counted)
                         next_ckpt = _checkpoint(checkpoints, n, live, los, his)
                     continue
             else:
@@ -181,6 +183,7 @@ def feed_fast(r: Replayer, text: str, base: int, line: int) -> None:
                         add(m.start())
                         n += 1
                         if n >= next_ckpt:
+                            line_no, counted = _flush(log, text, base, done, line_no, counted)
                             next_ckpt = _checkpoint(checkpoints, n, live, los, his)
                         continue
                     fdv, end = int(fd), int(off, 16) + size
@@ -200,6 +203,7 @@ def feed_fast(r: Replayer, text: str, base: int, line: int) -> None:
                         add(m.start())
                         n += 1
                         if n >= next_ckpt:
+                            line_no, counted = _flush(log, text, base, done, line_no, counted)
                             next_ckpt = _checkpoint(checkpoints, n, live, los, his)
                         continue
         r.next_ckpt, r.caching, r.hits, r.misses = next_ckpt, caching, hits, misses
