@@ -9,7 +9,15 @@ Run: ``.venv/bin/python benchmarks/bench_startup.py [--runs N]``. Not a test: it
   and runs ``GmemApp`` headless; the time from spawning it until the app's first ``auto_pilot``
   call (the screen is composed and painted once), with the import of the TUI shown apart.
 * ``gmemtui report``: the console script on the seed layout, next to its floors, a bare interpreter
-  (``python -c pass``) and ``python -c "import yaml"``, with and without ``.pyc`` files.
+  (``python -c pass``) and ``python -c "import yaml"``, with and without ``.pyc`` files: none at all
+  (every module, the standard library's too, compiled on every run), and none of the project's
+  (``PYTHONDONTWRITEBYTECODE=1`` with a fresh copy of the package: what an editable install costs on a
+  machine that sets it). ``gmemtui --help`` too, which builds every command's parser.
+* ``--versus DIR``: the same ``gmemtui`` cases for another checkout (DIR with its own ``.venv``, e.g.
+  main's) in the same rounds: before/after figures that do not depend on the machine's load.
+* ``--report-only``: without the TUI cases.
+* ``--instructions``: instead of times, the instructions each command executes, counted by valgrind:
+  a machine's load changes times, not these counts.
 
 Every case runs interleaved with the others (``harness.py``): medians with min/max, CPU beside wall,
 each beside its floor.
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +35,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Case, Sample, clean_env, command, interleave, table  # noqa: E402
@@ -77,39 +87,100 @@ def tmux_first_paint(path: Path = SEED, marks: tuple[str, ...] = ("pc.ram", "slo
             Path(socket_path).unlink(missing_ok=True)
 
 
+class Spec(NamedTuple):
+    """A command to measure: what it is compared with, and how it runs."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    floor: str | None = None
+
+
+def report_specs(label: str, script: Path, package: Path, fresh: Path, env: dict[str, str],
+                 nopyc: dict[str, str]) -> list[Spec]:
+    """``gmemtui report`` and friends, run by the console script ``script`` of ``package``'s checkout.
+
+    ``fresh``: a copy of the package without ``__pycache__``, put first on the path with
+    ``PYTHONDONTWRITEBYTECODE=1``: the project's modules compiled on every run, the rest from .pyc."""
+    gm, seed, floor = str(script), str(SEED), "python -c 'import yaml'"
+    shutil.copytree(package, fresh / "gmemtui", ignore=shutil.ignore_patterns("__pycache__"))
+    no_own_pyc = clean_env(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(fresh))
+    return [
+        Spec(f"{label}gmemtui report SEED", [gm, "report", seed], env, floor),
+        Spec(f"{label}gmemtui report --json SEED", [gm, "report", "--json", seed], env, floor),
+        Spec(f"{label}gmemtui --help", [gm, "--help"], env, floor),
+        Spec(f"{label}no .pyc: gmemtui report SEED", [gm, "report", seed], nopyc, "no .pyc: " + floor),
+        Spec(f"{label}no project .pyc: gmemtui report SEED", [gm, "report", seed], no_own_pyc, floor),
+    ]
+
+
+def instructions(spec: Spec) -> int:
+    """Instructions the command executes, counted by valgrind (callgrind): unlike times, the same on
+    a loaded machine as on an idle one. One run first writes the .pyc files where they are written."""
+    env = dict(spec.env, PYTHONHASHSEED="0")
+    subprocess.run(spec.argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *spec.argv],
+                       env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    m = re.search(r"Collected : (\d+)", r.stderr)
+    if m is None:
+        raise RuntimeError(f"valgrind gave no count for {spec.name}: {r.stderr[-500:]}")
+    return int(m.group(1))
+
+
+def instruction_table(specs: list[Spec]) -> str:
+    counts = {s.name: instructions(s) for s in specs}
+    width = max(map(len, counts))
+    lines = [f"{'case':{width}}  {'instructions':>14}  vs floor"]
+    for s in specs:
+        ratio = f"{counts[s.name] / counts[s.floor]:5.2f}x  {s.floor}" if s.floor else ""
+        lines.append(f"{s.name:{width}}  {counts[s.name] / 1e6:12.1f} M  {ratio}")
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--kvm-limit", action="store_true",
                     help="instead: the TUI's first paint on 32,763 slots + 10,000 ranges vs report --json")
+    ap.add_argument("--versus", type=Path, metavar="DIR",
+                    help="another checkout (with its .venv) whose gmemtui runs in the same rounds")
+    ap.add_argument("--report-only", action="store_true", help="leave out the TUI's first paint")
+    ap.add_argument("--instructions", action="store_true",
+                    help="instead of times: instructions executed, under valgrind (the TUI left out)")
     args = ap.parse_args()
     if args.kvm_limit:
         return kvm_limit(args.runs)
-    empty = tempfile.mkdtemp(prefix="gmemtui-nopyc-")
+    tmp = Path(tempfile.mkdtemp(prefix="gmemtui-startup-"))
+    empty = tmp / "empty"
+    empty.mkdir()
     # Without .pyc: nothing is read from or written to a bytecode cache, so every module (the
-    # standard library's too) is compiled on every run; what a machine with
-    # PYTHONDONTWRITEBYTECODE=1 and an editable install pays for the project's own modules.
-    nopyc = clean_env(PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=empty)
+    # standard library's too) is compiled on every run.
+    nopyc = clean_env(PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=str(empty))
     env = clean_env()
-    py, seed, gm = sys.executable, str(SEED), str(GMEMTUI)
-    cases = [
-        Case("python -c pass", command([py, "-c", "pass"], env)),
-        Case("python -c 'import yaml'", command([py, "-c", "import yaml"], env), "python -c pass"),
-        Case("gmemtui report SEED", command([gm, "report", seed], env, str(ROOT)), "python -c 'import yaml'"),
-        Case("gmemtui report --json SEED", command([gm, "report", "--json", seed], env, str(ROOT)),
-             "python -c 'import yaml'"),
-        Case("no .pyc: python -c 'import yaml'", command([py, "-c", "import yaml"], nopyc), "python -c pass"),
-        Case("no .pyc: gmemtui report SEED", command([gm, "report", seed], nopyc, str(ROOT)),
-             "no .pyc: python -c 'import yaml'"),
-        Case("tui first paint, headless", command([py, "-c", HEADLESS, seed], env, str(ROOT)),
-             "python -c pass"),
+    py, seed = sys.executable, str(SEED)
+    specs = [
+        Spec("python -c pass", [py, "-c", "pass"], env),
+        Spec("python -c 'import yaml'", [py, "-c", "import yaml"], env, "python -c pass"),
+        Spec("no .pyc: python -c 'import yaml'", [py, "-c", "import yaml"], nopyc, "python -c pass"),
     ]
-    if shutil.which("tmux"):
-        cases.append(Case("tui first paint, real terminal (tmux)", tmux_sample, "python -c pass"))
     try:
+        specs += report_specs("", GMEMTUI, ROOT / "gmemtui", tmp / "this", env, nopyc)
+        if args.versus:
+            other = args.versus.resolve()
+            specs += report_specs("versus: ", other / ".venv" / "bin" / "gmemtui", other / "gmemtui",
+                                  tmp / "versus", env, nopyc)
+        if args.instructions:
+            print(instruction_table(specs))
+            return 0
+        cases = [Case(s.name, command(s.argv, s.env, str(ROOT)), s.floor) for s in specs]
+        if not args.report_only:
+            headless = command([py, "-c", HEADLESS, seed], env, str(ROOT))
+            cases.append(Case("tui first paint, headless", headless, "python -c pass"))
+            if shutil.which("tmux"):
+                cases.append(Case("tui first paint, real terminal (tmux)", tmux_sample, "python -c pass"))
         interleave(cases, args.runs)
     finally:
-        shutil.rmtree(empty, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     print(table(cases, "start-up"))
     return 0
 

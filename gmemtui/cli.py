@@ -14,12 +14,12 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from gmemtui import __version__
 from gmemtui.commands.argparser import Parser, nearest
 from gmemtui.commands.options import add_layout_options, byte_size
 from gmemtui.core.errors import InputError
+from gmemtui.core.gcpause import paused_gc, skip_final_collection
 
 
 def _state(text: str) -> int:
@@ -114,11 +114,16 @@ def _serve(p: argparse.ArgumentParser) -> None:
                    help="serve the guided tour (its shipped lessons, or those in DIR)")
 
 
-@dataclass(frozen=True)
 class Command:
-    help: str
-    arguments: Callable[[argparse.ArgumentParser], None]
-    module: str  # has main(args) -> exit code
+    """One command: its one-line help, what adds its arguments, the module whose ``main(args)`` runs it.
+    (A plain class: a dataclass would cost start-up for a table that is only read.)"""
+
+    __slots__ = ("help", "arguments", "module")
+
+    def __init__(self, help: str, arguments: Callable[[argparse.ArgumentParser], None], module: str) -> None:
+        self.help = help
+        self.arguments = arguments
+        self.module = module  # has main(args) -> exit code
 
 
 COMMANDS: dict[str, Command] = {
@@ -165,9 +170,8 @@ def build_tui_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run(command: str, args: argparse.Namespace) -> int:
-    run: Callable[[argparse.Namespace], int] = importlib.import_module(COMMANDS[command].module).main
-    return run(args)
+def _entry(command: str) -> Callable[[argparse.Namespace], int]:
+    return importlib.import_module(COMMANDS[command].module).main
 
 
 def _tui_args(argv: list[str]) -> argparse.Namespace:
@@ -196,13 +200,29 @@ def _tui_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The program (the console script and ``python -m gmemtui`` call it without ``argv``: the process
+    ends when it returns), or one command line run in this process (tests)."""
+    if argv is not None:
+        return _main(list(argv))
     try:
+        return _main(sys.argv[1:])
+    finally:
+        skip_final_collection()
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        # Start-up (the parser, the modules and their classes) builds nothing the cyclic GC could
+        # free: without the pause it would scan it again at each of a dozen collections.
+        # Commands decide for their own run (report pauses it too; the TUI runs with it).
         if argv and argv[0] in COMMANDS:
-            args = build_parser(argv[0]).parse_args(argv)
-            return _run(args.command, args)
-        args = _tui_args(argv)
-        from gmemtui.tui.run import main as run_tui
+            with paused_gc():
+                args = build_parser(argv[0]).parse_args(argv)
+                run = _entry(args.command)
+            return run(args)
+        with paused_gc():
+            args = _tui_args(argv)
+            from gmemtui.tui.run import main as run_tui
 
         return run_tui(args)
     except InputError as e:

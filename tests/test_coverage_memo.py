@@ -1,8 +1,9 @@
 """compute()'s memo (coverage.Memo) never changes a result; each Rule.reads declares enough.
 
 ``compute`` shares ``size_steps`` between slots with equal ``rules.steps_key`` (built from what each
-slot-level rule declares it reads) and the runs of attribute-uniform slots between slots of the same
-class. These tests check the declarations rule by rule and the memo against the plain per-slot path.
+slot-level rule declares it reads) and the runs, relative to the slot's gpa, between slots of the same
+class (``coverage.Shape``; tests/test_coverage_shapes.py). These tests check the declarations rule by
+rule and the memo against the plain per-slot path.
 """
 
 from __future__ import annotations

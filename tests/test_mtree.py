@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from gmemtui.cli import main
 from gmemtui.core.errors import InputError
+from gmemtui.formats.detect import is_dump
 from gmemtui.formats.loader import is_trace, load
-from gmemtui.formats.mtree import ASSUMED_BASE, is_dump, load_dump
+from gmemtui.formats.mtree import ASSUMED_BASE, load_dump
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(ROOT.glob("layouts/qemu-*/*.mtree"))

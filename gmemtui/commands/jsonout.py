@@ -27,6 +27,7 @@ from json.encoder import c_make_encoder  # None without the _json C module
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 # what json writes for the common scalars (floats, subclasses ... go through json.dumps itself)
 _encode_str = json.encoder.encode_basestring_ascii  # the C function when _json is there
+encode_str = _encode_str  # a str as ``json.dumps`` writes it (ASCII, quoted)
 _SCALAR_TEXT = {
     str: _encode_str,
     int: int.__repr__,

@@ -1,13 +1,17 @@
 """The layout options every command shares (docs/commands.md): ``--arch``, ``--policy`` and the caps,
 which override the file. They live here, below the commands, so that ``cli`` (parsing) imports them
-and no command imports ``cli``; ``diff`` adds the ``--old-``/``--new-`` forms with a prefix."""
+and no command imports ``cli``; ``diff`` adds the ``--old-``/``--new-`` forms with a prefix.
+
+The model is imported when a parser is built, not with this module: ``cli`` imports it at start-up,
+and builds the parser while the cyclic GC is paused."""
 
 from __future__ import annotations
 
 import argparse
 
-from gmemtui.core.model import POLICY_NAMES, Overrides
-from gmemtui.core.platform import PLATFORMS
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of start-up)
+if TYPE_CHECKING:
+    from gmemtui.core.model import Overrides
 
 
 def page_size(text: str) -> int:
@@ -34,6 +38,9 @@ def byte_size(text: str) -> int:
 
 def add_layout_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     """``--policy`` and the caps, which override the file; ``prefix`` gives diff's ``--old-``/``--new-``."""
+    from gmemtui.core.model import POLICY_NAMES
+    from gmemtui.core.platform import PLATFORMS
+
     dest = prefix.replace("-", "_")
     p.add_argument(f"--{prefix}arch", dest=f"{dest}arch", choices=tuple(PLATFORMS), metavar="ARCH",
                    help="look at the layout as this arch's KVM maps it: " + ", ".join(PLATFORMS)
@@ -54,6 +61,8 @@ def add_layout_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
 def overrides_from(args: argparse.Namespace, prefix: str = "") -> Overrides:
     """The Overrides of one side. Page sizes are checked against the ladder when applied (the arch is
     the file's or ``--arch``): a bad value is ``gmemtui: ...``, exit 2."""
+    from gmemtui.core.model import Overrides
+
     values = {k: getattr(args, prefix + k, None) for k in
               ("arch", "policy", "host_max_page", "private_max_page", "gmem_max_page")}
     flag = prefix.replace("_", "-")

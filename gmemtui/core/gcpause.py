@@ -1,4 +1,5 @@
-"""Pause Python's cyclic garbage collector while a large acyclic structure is built.
+"""Pause Python's cyclic garbage collector while a large acyclic structure is built, and keep it
+from walking everything once more when the process ends.
 
 Loading a 32,763-slot layout allocates millions of YAML nodes, marks, dataclasses and dicts, none
 of them in a reference cycle. Each allocation burst triggers collections that re-scan everything
@@ -23,3 +24,12 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def skip_final_collection() -> None:
+    """Call when the process is about to end: the interpreter's last collection at exit would walk
+    every object still alive (modules, classes, the layout and its coverage) to free nothing worth
+    it: 5 % of the instructions of ``gmemtui report`` on the seed layout. ``gc.freeze`` moves them to the
+    permanent generation, which no collection scans; memory is returned to the system at exit anyway.
+    Not for a process that goes on: whatever is frozen is never collected."""
+    gc.freeze()

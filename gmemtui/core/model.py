@@ -100,6 +100,8 @@ class Slot:
 
 @dataclass(frozen=True)
 class PrivateRange:
+    """A range of PRIVATE frames (``KVM_SET_MEMORY_ATTRIBUTES``), in bytes."""
+
     gpa: int
     size: int
     line: int = field(default=0, compare=False)
@@ -121,6 +123,8 @@ class Warning_:
 
 @dataclass(frozen=True)
 class Layout:
+    """A VM's memory: its slots, guest_memfd files and private ranges, and the settings the rules read."""
+
     slots: tuple[Slot, ...]
     files: tuple[GmemFile, ...] = ()
     private: tuple[PrivateRange, ...] | None = None  # None: the default attributes of docs/formats.md
@@ -216,7 +220,7 @@ class Layout:
                        private_max_page=private_max, files=files)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # an index, never compared or shown: fewer methods to generate
 class Neighbours:
     """Slots sorted per address space (by gpa) and per guest_memfd file (by offset): the free room
     around a slot or a binding, and the slot holding a gpa, by bisection."""

@@ -30,7 +30,9 @@ from gmemtui.core.model import Layout, Slot
 from gmemtui.core.units import fmt_size
 
 
-@dataclass(frozen=True)
+# One object per rule: identity is equality (coverage looks rules up in tuples on every piece, where
+# the generated field-by-field ``__eq__`` compared two lambdas to tell slot-edge from mixed-attributes).
+@dataclass(frozen=True, eq=False)
 class Rule:
     number: int
     code: str
@@ -84,6 +86,14 @@ class Attributes:
             return False  # within one slot the default attribute is uniform
         i = bisect_right(self.bounds, lo)
         return i < len(self.bounds) and self.bounds[i] < hi
+
+    def inside(self, slot: Slot, lo: int, hi: int) -> tuple[bool, tuple[int, ...]]:
+        """``(private_at(slot, lo), edges_within(lo, hi))`` with one bisection less: a slot's
+        attribute at its start and where it changes (what ``coverage`` keys a slot's runs by)."""
+        if self.bounds is None:
+            return slot.gmem is not None, ()
+        i = bisect_right(self.bounds, lo)
+        return i % 2 == 1, self.bounds[i:bisect_right(self.bounds, hi - 1, i)]
 
     def edges_within(self, lo: int, hi: int) -> tuple[int, ...]:
         """Attribute edges strictly inside ``(lo, hi)``."""
@@ -417,21 +427,6 @@ def steps_key(facts: SlotFacts) -> tuple:
     """What ``size_steps(facts, private)`` depends on besides ``private``: slots with equal keys get
     equal steps. The ladder, the rule table (``gmem_only``) and what each slot-level rule reads."""
     return (facts.page_frames, facts.gmem_only, *[r.reads(facts) for r in _SLOT_LEVEL])
-
-
-def block_verdict(
-    facts: SlotFacts, steps: tuple[SizeStep, ...], g: int, private: bool
-) -> tuple[int, str | None]:
-    """``frame_verdict`` from precomputed ``size_steps`` (same answer; per-block rules only)."""
-    for k, step in enumerate(steps):
-        n = step.frames
-        f = g - g % n
-        for rule in step.block_rules:
-            if rule.fails(facts, f, n, private):
-                return k, rule.code
-        if step.stop is not None:
-            return k, step.stop.code
-    return len(steps), None
 
 
 def frame_verdict(facts: SlotFacts, g: int, private: bool | None = None) -> tuple[int, str | None]:

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 
-from gmemtui.core.coverage import Coverage, Memo, Run, SlotCoverage, compute, slot_runs
+from gmemtui.core.coverage import Coverage, Memo, Run, SlotCoverage, compute, slot_runs, slot_shape
 from gmemtui.core.diff import Sweep, compare_slots
 from gmemtui.core.model import Layout, Slot
 from gmemtui.core.rules import Attributes, SlotFacts
@@ -51,7 +51,8 @@ class _Context:
         self.page_bytes = {p.name: p.bytes for p in plat.ladder}
         self.sizes = [p.bytes for p in plat.ladder]
         self.base, self.top = self.sizes[0], self.sizes[-1]
-        self.cov = cov if cov is not None else compute(layout)
+        # every slot's runs are compared below: made in one GC pause, not one by one with the GC on
+        self.cov = (cov if cov is not None else compute(layout)).make_runs()
         self.attrs = Attributes.of(layout)
         self.make = SlotFacts.maker(layout, self.attrs)
         self.memo = Memo()
@@ -85,11 +86,7 @@ class _Context:
         return self._bindings
 
     def coverage(self, slot: Slot, make=None) -> SlotCoverage:
-        runs = slot_runs((make or self.make)(slot), self.memo)
-        counts = dict.fromkeys(self.names, 0)
-        for r in runs:
-            counts[r.page] += r.size
-        return SlotCoverage(slot, runs, counts)
+        return SlotCoverage(slot, slot_shape((make or self.make)(slot), self.memo))
 
     def verify(self, old: Iterable[SlotCoverage], new: Iterable[SlotCoverage]) -> Sweep | None:
         """The diff of the changed slots if the change is worth offering (gains, loses nothing, same GPAs)."""

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 _SUFFIX = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40, "P": 50}
 # ASCII only (``re.ASCII``): ``\d`` would take ``٤`` or ``１`` and int() would read them as 4 and 1.
 # The suffix follows the number directly, as docs/formats.md writes it (``2M``, not ``2 M``).
-_SIZE_RE = re.compile(r"^\s*(\d[\d_]*)([KMGTP]?)(?:I?B)?\s*$", re.IGNORECASE | re.ASCII)
-_INT_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*)\s*$", re.ASCII)
+_SIZE = r"^\s*(\d[\d_]*)([KMGTP]?)(?:I?B)?\s*$"
+_INT = r"^\s*(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*)\s*$"
 _MAX_DIGITS = 80  # longer is beyond any 64-bit quantity (and int() refuses 4300+ digits)
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Compiled on first use: a report whose layout writes plain numbers never needs them."""
+    return re.compile(_INT, re.ASCII), re.compile(_SIZE, re.IGNORECASE | re.ASCII)
 
 
 def parse_size(text: str) -> int:
@@ -20,13 +27,14 @@ def parse_size(text: str) -> int:
     if len(text.strip()) > _MAX_DIGITS:
         raise ValueError(f"not a size: {text[:40]!r}... is too long")
     bad = f"not a size: {text!r} (write an integer, 0x..., or e.g. \"2G\", \"512MiB\")"
-    m = _INT_RE.match(text)
+    int_re, size_re = _patterns()
+    m = int_re.match(text)
     if m:
         try:
             return int(m.group(1).replace("_", ""), 0)
         except ValueError:  # a leading zero (0777) or misplaced underscores
             raise ValueError(bad) from None
-    m = _SIZE_RE.match(text)
+    m = size_re.match(text)
     if not m or (not m.group(2) and text.strip().upper().endswith("IB")):
         raise ValueError(bad)
     return int(m.group(1).replace("_", "")) << _SUFFIX[m.group(2).upper()]

@@ -1,22 +1,19 @@
-"""Read FILE, a YAML layout, a QEMU trace or a QEMU monitor dump (detected by content, not name)."""
+"""Read FILE, a YAML layout, a QEMU trace or a QEMU monitor dump (detected by content, not name:
+``detect``); only the reader of the format found is imported."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
-import re
 import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from gmemtui.core.errors import InputError
 from gmemtui.core.model import Layout, Overrides
-
-# An event line: the event name followed on the same line by a Slot# or slot= field (docs/formats.md).
-TRACE_EVENT_RE = re.compile(r"kvm_set_user_memory\b.*?(?:Slot#|\bslot=)")
+from gmemtui.formats.detect import is_dump, is_trace
 
 
 @dataclass(frozen=True)
@@ -28,25 +25,6 @@ class Loaded:
     text: str  # the file's text (what the TUI's save rewrites); "" for a trace
     kind: str  # "yaml", "trace" or "dump" (info mtree -f)
     states: tuple = ()  # trace.TraceState values, one per line that changed something
-
-
-_EVENT_NAME_RE = re.compile(r"kvm_set_user_memory\b")
-_SLOT_FIELD_RE = re.compile(r"Slot#|\bslot=")
-
-
-def is_trace(text: str) -> bool:
-    """``TRACE_EVENT_RE.search(text)``, in linear time: only the first event name of a line is
-    followed by the rest of that line (a line repeating the name would make the regex quadratic)."""
-    pos = 0
-    while True:
-        m = _EVENT_NAME_RE.search(text, pos)
-        if m is None:
-            return False
-        end = text.find("\n", m.end())
-        end = len(text) if end < 0 else end
-        if _SLOT_FIELD_RE.search(text, m.end(), end):
-            return True
-        pos = end + 1
 
 
 STDIN = "-"  # FILE "-": standard input, read to its end (docs/commands.md)
@@ -70,7 +48,11 @@ def _os_errors(path: str) -> Iterator[None]:
 
 def read_text(path: str) -> str:
     with _os_errors(path):
-        data = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
+        if path == STDIN:
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
     return data.decode("utf-8", errors="replace")
 
 
@@ -181,8 +163,6 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
         # the text is not kept: the states keep the lines that changed something (memory follows the
         # changes, not the size of the trace)
         return Loaded(overrides.apply(replay.layout), path, "", "trace", replay.states)
-    from gmemtui.formats.mtree import is_dump
-
     if is_dump(text):
         from gmemtui.formats.mtree import load_dump
 
@@ -196,4 +176,5 @@ def load(path: str, overrides: Overrides | None = None, text: str | None = None)
 
 def default_layout_path() -> str:
     """The seed layout, shipped as package data so ``gmemtui`` works outside the checkout."""
-    return str(Path(__file__).resolve().parent.parent / "data" / "qemu-snp-seed.yaml")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "data",
+                        "qemu-snp-seed.yaml")

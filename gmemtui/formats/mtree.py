@@ -77,14 +77,6 @@ class RamBlock:
     line: int
 
 
-def is_dump(text: str) -> bool:
-    """A monitor dump: a line that starts a FlatView or lists ``AS "memory"`` (anchored per line)."""
-    return _DETECT_RE.search(text) is not None
-
-
-_DETECT_RE = re.compile(r'^(?:FlatView #[0-9]|[ \t]*AS "memory", root: )', re.MULTILINE)
-
-
 def _lines(text: str):
     for no, raw in enumerate(text.split("\n"), 1):
         yield no, raw.rstrip("\r")

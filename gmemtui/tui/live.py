@@ -3,7 +3,7 @@
 A drag changes one slot per mouse move; the runs of every other slot depend only on that slot, its
 file's folio size and mmap flag, and the VM-wide settings (policy, caps, whether the VM has private
 memory, the explicit attribute list). So they are kept, keyed by exactly those values, and only the
-dragged slot goes through ``coverage.slot_runs`` again. When only a few Slot objects changed (an edit
+dragged slot goes through ``coverage.slot_shape`` again. When only a few Slot objects changed (an edit
 replaces one and keeps the others), even the walk over all slots is skipped: the previous result is
 patched in place and the totals adjusted. The result equals ``compute(layout)`` (tested), at the cost
 of one slot instead of all of them (512 slots: ~30 ms -> well under 1 ms).
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from itertools import chain, compress, count, islice
 from operator import is_not
 
-from gmemtui.core.coverage import Coverage, SlotCoverage, compute, slot_runs
+from gmemtui.core.coverage import Coverage, SlotCoverage, compute, slot_shape
 from gmemtui.core.model import Layout, Slot, Warning_
 from gmemtui.core.rules import Attributes, SlotFacts
 from gmemtui.core.validate import file_warnings, in_file_order, merged_private, slot_warnings
@@ -139,7 +139,7 @@ class LiveCoverage:
     def _fresh(self, layout: Layout, files: dict) -> Coverage:
         """Nothing to reuse (first paint, new settings): the batch ``compute()``, whose memo shares
         the work of slots of one shape (32,763 slots: ~1 s instead of ~5 s slot by slot)."""
-        coverage = compute(layout)
+        coverage = compute(layout).make_runs()  # the map walks them all next
         memo: dict[int, tuple[Slot, object, SlotCoverage]] = {}
         where: dict[int, int] = {}
         for i, sc in enumerate(coverage.slots):
@@ -154,11 +154,7 @@ class LiveCoverage:
         facts = files.get(slot.gmem) if slot.gmem is not None else None
         hit = self._memo.get(id(slot))
         if hit is None or hit[0] is not slot or hit[1] != facts:
-            runs = slot_runs(SlotFacts.of(layout, slot, self._attrs))
-            counts = dict.fromkeys(layout.platform.names, 0)
-            for r in runs:
-                counts[r.page] += r.size
-            hit = (slot, facts, SlotCoverage(slot, runs, counts))
+            hit = (slot, facts, SlotCoverage(slot, slot_shape(SlotFacts.of(layout, slot, self._attrs))))
         memo[id(slot)] = hit
         return hit[2]
 
