@@ -17,7 +17,7 @@ from pathlib import PurePath
 from gmemtui.core import validate
 from gmemtui.core.errors import InputError
 from gmemtui.core.model import GmemFile, Layout, Overrides, Warning_
-from gmemtui.formats.trace_fast import PARSE_CACHE, feed_fast
+from gmemtui.formats.trace_fast import PARSE_CACHE, ReplayState, feed_fast
 from gmemtui.formats.trace_lines import (
     ANY_EVENT_RE,
     SLOT_FIELD_RE,
@@ -27,7 +27,7 @@ from gmemtui.formats.trace_lines import (
     parse_convert,
     parse_set,
 )
-from gmemtui.formats.trace_states import CHECKPOINT_MIN, TraceStates, _Checkpoint, _Log, _Text, set_range
+from gmemtui.formats.trace_states import CHECKPOINT_MIN, TraceStates, _Checkpoint, set_range
 
 MAX_NOTES = 1000
 
@@ -62,7 +62,7 @@ class _Notes(list):
             self[-1] = count
 
 
-class Replayer:
+class Replayer(ReplayState):
     """Parse and replay trace text given in pieces of whole lines (``feed``), keeping every state.
 
     ``load_trace`` feeds a whole file once; ``gmemtui.formats.trace_stream`` feeds the lines of a
@@ -73,25 +73,15 @@ class Replayer:
 
     def __init__(self, path: str, overrides: Overrides | None = None, *, strict: bool = True,
                  track: bool = True, fast: bool = True) -> None:
+        # attributes are replayed only if the trace converts memory; a stream cannot know in advance
+        super().__init__(track)
         self.path = path
         self.fast = fast  # False: every line through the plain path (the reference the tests compare with)
         self.overrides = overrides or Overrides()
         self.strict = strict
-        # attributes are replayed only if the trace converts memory; a stream cannot know in advance
-        self.track = track
         self.explicit = False
-        self.text = _Text()
-        self.log = _Log(self.text)
-        self.live: dict[int, int] = {}
-        self.los: list[int] = []
-        self.his: list[int] = []
-        self.checkpoints = [_Checkpoint(0, array("q"), array("q"), (), ())]
-        self.next_ckpt = CHECKPOINT_MIN
-        self.files: dict[int, list[int]] = {}  # fd -> [end of furthest binding, first line, first change]
         self.notes: list[Warning_] = _Notes()
         self.cache: dict[str, tuple[int, ...]] = {}  # event line tail -> (event id, *parse_set(tail))
-        self.fast_cache: dict[str, tuple[int, ...]] = {}  # the fast path's: line -> (key, size, gpa, fd, end)
-        self.caching, self.hits, self.misses = True, 0, 0  # both caches'
         self._states: TraceStates | None = None
 
     def feed(self, text: str, line: int = 1) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from array import array
 from itertools import accumulate, repeat
-from typing import Protocol
 
 from gmemtui.core.model import KVM_MEM_GUEST_MEMFD
 from gmemtui.formats.trace_lines import (
@@ -26,7 +25,7 @@ from gmemtui.formats.trace_lines import (
     _UA_LIMIT,
     FAST_91_RE,
 )
-from gmemtui.formats.trace_states import CHECKPOINT_MIN, _Checkpoint, _Log, set_range
+from gmemtui.formats.trace_states import CHECKPOINT_MIN, _Checkpoint, _Log, _Text, set_range
 
 _AS_KEY = {str(a): a << 16 for a in range(_ADDRESS_SPACES)}  # the key of (as, slot) is as << 16 | slot
 _GMEM_FLAGS = frozenset(f"{f:x}" for f in range(8) if f & KVM_MEM_GUEST_MEMFD)  # flags=0x4 to 0x7
@@ -34,23 +33,26 @@ PARSE_CACHE = 1 << 16  # lines remembered by the parse caches (trace.py, here), 
 _FAST_EVENT = array("q", [-1])  # the event of a fast change: read from its line (trace_states._Log)
 
 
-class Replayer(Protocol):
-    """What the fast path shares with ``gmemtui.formats.trace.Replayer``: its state, and its plain path."""
+class ReplayState:
+    """The state of a replay that both its paths keep up (``gmemtui.formats.trace.Replayer`` is one,
+    with the plain path, the warnings and the states)."""
 
-    log: _Log
-    live: dict[int, int]  # key -> the change that made the live slot
-    los: list[int]  # the private ranges (when tracked)
-    his: list[int]
-    files: dict[int, list[int]]
-    track: bool
-    checkpoints: list[_Checkpoint]
-    next_ckpt: int
-    fast_cache: dict[str, tuple[int, ...]]
-    caching: bool
-    hits: int
-    misses: int
+    def __init__(self, track: bool) -> None:
+        self.track = track  # replay the attributes (a guest_memfd binding makes its range private)
+        self.text = _Text()
+        self.log = _Log(self.text)
+        self.live: dict[int, int] = {}  # key -> the change that made the live slot
+        self.los: list[int] = []  # the private ranges [lo, hi) (when tracked)
+        self.his: list[int] = []
+        self.checkpoints = [_Checkpoint(0, array("q"), array("q"), (), ())]
+        self.next_ckpt = CHECKPOINT_MIN
+        self.files: dict[int, list[int]] = {}  # fd -> [end of furthest binding, first line, first change]
+        self.fast_cache: dict[str, tuple[int, ...]] = {}  # the fast path's: line -> (key, size, gpa, fd, end)
+        self.caching, self.hits, self.misses = True, 0, 0  # of both parse caches
 
-    def replay_lines(self, text: str, base: int, start: int, end: int, line: int) -> None: ...
+    def replay_lines(self, text: str, base: int, start: int, end: int, line: int) -> None:
+        """The plain path (``Replayer.replay_lines``)."""
+        raise NotImplementedError
 
 
 def _flush(log: _Log, text: str, base: int, done: list[int], line: int, counted: int) -> tuple[int, int]:
@@ -74,7 +76,7 @@ def _flush(log: _Log, text: str, base: int, done: list[int], line: int, counted:
     return log.line[-1], last
 
 
-def _plain_line(r: Replayer, text: str, base: int, done: list[int], line: int, counted: int,
+def _plain_line(r: ReplayState, text: str, base: int, done: list[int], line: int, counted: int,
                 pos: int) -> tuple[int, int]:
     """Hand the line at offset ``pos`` to the plain path; returns the line number at ``pos``."""
     line, counted = _flush(r.log, text, base, done, line, counted)
@@ -84,7 +86,7 @@ def _plain_line(r: Replayer, text: str, base: int, done: list[int], line: int, c
     return line, pos
 
 
-def feed_fast(r: Replayer, text: str, base: int, line: int) -> None:
+def feed_fast(r: ReplayState, text: str, base: int, line: int) -> None:
     """``r.replay_lines(text, base, 0, len(text), line)``, faster on QEMU 9.1's accepted lines.
 
     Two loops over the same matches: the first while the parse cache pays (lines repeat: a line seen
