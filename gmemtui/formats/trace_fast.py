@@ -29,7 +29,7 @@ from gmemtui.formats.trace_states import CHECKPOINT_MIN, _Checkpoint, _Log, _Tex
 
 _AS_KEY = {str(a): a << 16 for a in range(_ADDRESS_SPACES)}  # the key of (as, slot) is as << 16 | slot
 _GMEM_FLAGS = frozenset(f"{f:x}" for f in range(8) if f & KVM_MEM_GUEST_MEMFD)  # flags=0x4 to 0x7
-PARSE_CACHE = 1 << 16  # lines remembered by the parse caches (trace.py, here), each
+PARSE_CACHE = 1 << 16  # the most lines each parse cache remembers (the plain path's and this one)
 _FAST_EVENT = array("q", [-1])  # the event of a fast change: read from its line (trace_states._Log)
 
 
@@ -78,7 +78,7 @@ def _flush(log: _Log, text: str, base: int, done: list[int], line: int, counted:
 
 def _plain_line(r: ReplayState, text: str, base: int, done: list[int], line: int, counted: int,
                 pos: int) -> tuple[int, int]:
-    """Hand the line at offset ``pos`` to the plain path; returns the line number at ``pos``."""
+    """Hand the line at offset ``pos`` to the plain path; returns (its line number, ``pos``)."""
     line, counted = _flush(r.log, text, base, done, line, counted)
     line += text.count("\n", counted, pos)
     end = text.find("\n", pos)
