@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from textual.widget import Widget  # noqa: E402
 
-from gmemtui.core import edit  # noqa: E402
 from gmemtui.core.coverage import compute  # noqa: E402
 from gmemtui.core.model import GmemFile, Layout, Slot  # noqa: E402
 from gmemtui.formats.loader import Loaded, load  # noqa: E402
@@ -122,7 +121,7 @@ class Paint:
 async def bench(loaded: Loaded, key: tuple[int, int], steps: int,
                 model: bool = True) -> dict[str, list[float]]:
     from gmemtui.tui.app import GmemApp
-    from gmemtui.tui.widgets.bar import Drag, LayoutEdited
+    from gmemtui.tui.widgets.bar import Drag, LayoutEdited, dragged
 
     app = GmemApp(loaded, path_opened=True)
     times: dict[str, list[float]] = {"model": [], "handler": [], "paint": [], "bars": [], "table": [],
@@ -137,14 +136,14 @@ async def bench(loaded: Loaded, key: tuple[int, int], steps: int,
         # mouse-down on the edge, as Bar.on_mouse_down does: the drag keeps the axis of that moment
         app.post_message(SlotPicked(key))
         await pilot.pause()
-        gpa_bar.drag = Drag(key, "start", base, 0, gpa_bar.axis)
+        drag = gpa_bar.drag = Drag(key, "start", base, 0, gpa_bar.axis)
         paint()
         gc.collect()
         gc.disable()
         try:
             for d in deltas:
                 t0 = time.perf_counter()
-                layout = edit.drag(base, key, "start", d)
+                layout = dragged(drag, d)  # edit.drag, as Bar.on_mouse_move makes each step
                 if model:
                     compute(layout)
                 t1 = time.perf_counter()

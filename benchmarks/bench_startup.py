@@ -61,9 +61,27 @@ app.run(headless=True, size=(140, 45), auto_pilot=first)
 """
 
 
-def tmux_first_paint(path: Path = SEED, marks: tuple[str, ...] = ("pc.ram", "slot-edge")) -> float:
+def tmux_first_paint(path: Path = SEED, marks: tuple[str, ...] = ("pc.ram", "slot-edge"),
+                     extra_env: dict[str, str] | None = None) -> float:
+    return tmux_first_paint_cpu(path, marks, extra_env).wall
+
+
+def _cpu_of(pid: str) -> float:
+    """User + system CPU seconds of a running process so far (Linux ``/proc``; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def tmux_first_paint_cpu(path: Path = SEED, marks: tuple[str, ...] = ("pc.ram", "slot-edge"),
+                         extra_env: dict[str, str] | None = None) -> Sample:
+    """Wall time to first paint in tmux, and the app's own CPU time by then (the pane's process, read
+    from ``/proc`` when the marks appear: 10 ms resolution, tmux's CPU not included)."""
     sock = f"gmemtui-bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "NO_COLOR")}
+    env.update(extra_env or {})
     env["TERM"] = "xterm-256color"
 
     def tmux(*args: str) -> str:
@@ -73,12 +91,13 @@ def tmux_first_paint(path: Path = SEED, marks: tuple[str, ...] = ("pc.ram", "slo
     try:
         t0 = time.monotonic()
         tmux("new-session", "-d", "-s", "b", "-x", "140", "-y", "45", f"{GMEMTUI} {path}")
-        socket_path = tmux("display-message", "-p", "#{socket_path}").strip()
+        shown = tmux("display-message", "-p", "#{socket_path} #{pane_pid}").strip()
+        socket_path, _, pid = shown.rpartition(" ")
         deadline = t0 + 60
         while time.monotonic() < deadline:
             screen = tmux("capture-pane", "-p", "-t", "b")
             if all(m in screen for m in marks):
-                return time.monotonic() - t0
+                return Sample(time.monotonic() - t0, _cpu_of(pid))
             time.sleep(0.003)
         raise RuntimeError("gmemtui never painted")
     finally:
@@ -147,9 +166,12 @@ def main() -> int:
     ap.add_argument("--report-only", action="store_true", help="leave out the TUI's first paint")
     ap.add_argument("--instructions", action="store_true",
                     help="instead of times: instructions executed, under valgrind (the TUI left out)")
+    ap.add_argument("--baseline", metavar="CHECKOUT",
+                    help="with --kvm-limit: also run report --json and the TUI from another checkout of the "
+                         "package (e.g. a `git worktree` of an older commit), in the same rounds")
     args = ap.parse_args()
     if args.kvm_limit:
-        return kvm_limit(args.runs)
+        return kvm_limit(args.runs, args.baseline)
     tmp = Path(tempfile.mkdtemp(prefix="gmemtui-startup-"))
     empty = tmp / "empty"
     empty.mkdir()
@@ -185,7 +207,7 @@ def main() -> int:
     return 0
 
 
-def kvm_limit(runs: int) -> int:
+def kvm_limit(runs: int, baseline: str | None = None) -> int:
     """First paint of the TUI in tmux on the 32,763-slot YAML, beside ``report --json`` of the same
     file (the target: at most 1.3 times) and the YAML load alone (the floor of both)."""
     from bench_core import many, valid
@@ -204,9 +226,17 @@ def kvm_limit(runs: int) -> int:
         ]
         if shutil.which("tmux"):
             cases.append(Case("tui first paint (tmux)",
-                              lambda: Sample(tmux_first_paint(path, ("32763 slots", "explain")),
-                                             float("nan")),
+                              lambda: tmux_first_paint_cpu(path, ("32763 slots", "explain")),
                               "gmemtui report --json"))
+        if baseline:  # the same console script importing the package from the other checkout
+            base_env = {"PYTHONPATH": str(Path(baseline).resolve())}
+            cases.append(Case("baseline: gmemtui report --json",
+                              command([str(GMEMTUI), "report", "--json", str(path)], clean_env(**base_env)),
+                              "load the YAML (python -c)"))
+            if shutil.which("tmux"):
+                cases.append(Case("baseline: tui first paint (tmux)",
+                                  lambda: tmux_first_paint_cpu(path, ("32763 slots", "explain"), base_env),
+                                  "baseline: gmemtui report --json"))
         interleave(cases, runs)
     print(table(cases, "32,763 slots + 10,000 private ranges"))
     return 0

@@ -174,6 +174,9 @@ class GmemApp(App[None]):
         self.call_after_refresh(self.fit_screen)
         # a new theme may bring its own page colours ($gmem-page-N); the signal comes once they are set
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        from gmemtui.tui import startup_gc
+
+        self.call_after_refresh(startup_gc.resume)  # the first paint is done: collect again
 
     def _theme_changed(self, _theme: object) -> None:
         self.map_view.theme_changed()

@@ -44,15 +44,15 @@ class _Index:
         self.gmem = gmem if gmem is not None else [0, *accumulate(s.gmem is not None for s in slots)]
 
     def patched(self, slots: Sequence[Slot]) -> _Index | None:
-        """The index of ``slots`` = these slots with a few replaced (a drag step), or None."""
+        """The index of ``slots`` = these slots with a few replaced (a drag step), or None. The new
+        index takes this one's lists over (no copy of every slot's start and end on each step); the
+        caller forgets this one."""
         changed = changed_positions(slots, self.slots)
-        if changed is None:
+        if changed is None or any((self.slots[i].gmem is None) != (slots[i].gmem is None) for i in changed):
             return None
-        starts, ends = list(self.starts), list(self.ends)
+        starts, ends = self.starts, self.ends
         for i in changed:
-            old, new = self.slots[i], slots[i]
-            if (old.gmem is None) != (new.gmem is None):
-                return None
+            new = slots[i]
             starts[i], ends[i] = new.gpa, new.gpa + new.size
         return _Index(slots, starts, ends, self.gmem)
 
@@ -64,8 +64,14 @@ def index_of(slots: Sequence[Slot]) -> _Index:
     for ix in _last:
         if ix.slots is slots:
             return ix
-    near = next((ix.patched(slots) for ix in _last if len(ix.slots) == len(slots)), None)
-    ix = near if near is not None else _Index(slots)
+    for k, old in enumerate(_last):
+        if len(old.slots) == len(slots):
+            ix = old.patched(slots)
+            if ix is not None:
+                del _last[k]  # its lists now belong to the new index
+                break
+    else:
+        ix = _Index(slots)
     _last[:] = [ix, *_last[:3]]
     return ix
 
@@ -92,3 +98,24 @@ def attribute_cells(bounds_of_columns: Sequence[tuple[int, int]], slots: Sequenc
         a, b = max(lo, ix.starts[i]), min(hi, ix.ends[j - 1])
         out.append(_of_range(slots[i], a, b, private, shift))
     return out
+
+
+def patch_attribute_cells(cells: list[str | None], bounds_of_columns: Sequence[tuple[int, int]],
+                          old: Sequence[Slot], slots: Sequence[Slot], changed: Sequence[int],
+                          private: tuple[int, ...] | None, shift: int) -> list[str | None]:
+    """``attribute_cells(bounds_of_columns, slots, ...)`` given ``cells`` = the same for ``old``, which
+    holds the same slots but at positions ``changed`` (a drag step): a column's answer depends only on
+    the slots overlapping it, so only the columns over a changed slot's old or new extent are asked
+    again (the row costs those columns, not the bar's)."""
+    out = list(cells)
+    for i in changed:
+        lo, hi = min(old[i].gpa, slots[i].gpa), max(old[i].end, slots[i].end)
+        x0 = max(bisect_left(bounds_of_columns, lo, key=_first) - 1, 0)  # from the last column before lo
+        x1 = bisect_left(bounds_of_columns, hi, key=_first)  # to the first column starting at or after hi
+        if x0 < x1:
+            out[x0:x1] = attribute_cells(bounds_of_columns[x0:x1], slots, private, shift)
+    return out
+
+
+def _first(t: tuple[int, int]) -> int:
+    return t[0]

@@ -15,7 +15,9 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count, islice
-from operator import ne
+from operator import gt, ne
+
+from gmemtui.tui.piece_runs import PieceRuns
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,8 @@ def changed_span(old: Runs, new: Runs) -> tuple[int, int] | None:
     for o, n_, span in _SPANS:
         if o is old and n_ is new:
             return span
+    if isinstance(old, PieceRuns) and old.stale or isinstance(new, PieceRuns) and new.stale:
+        return (0, 1 << 128)  # runs no longer known: every address may have changed
     n, m = len(old), len(new)
     k = min(n, m)
     # the first difference from each end, found by C loops (map/compress) rather than index by index
@@ -271,12 +275,16 @@ def patch_cells(cells: list[tuple[int | None, bool]], axis: Axis, old: Runs,
     x1 = max(bisect_left(bounds, hi, key=_first), x0 + 1)  # the first column starting at or after hi
     cols = bounds[x0:x1]
     a, b = cols[0][0], max(cols[-1][1], cols[-1][0] + 1)
-    i = max(bisect_right(new, a, key=_first) - 1, 0)
-    j = bisect_left(new, b, key=_first)
-    near = new[i:j]
-    if any(near[t][1] > near[t + 1][0] for t in range(len(near) - 1)):
+    if isinstance(new, PieceRuns):  # the runs of the changed columns without flattening the bar's
+        near = new.near(a, b)
+    else:
+        i = max(bisect_right(new, a, key=_first) - 1, 0)
+        near = new[i:bisect_left(new, b, key=_first)]
+    starts, ends, pages = zip(*near, strict=True) if near else ((), (), ())
+    if any(map(gt, ends, starts[1:])):  # overlapping or unsorted here
         return None
-    return [*cells[:x0], *RunIndex.of(near).cells_of(cols), *cells[x1:]]
+    # sorted (each run ends before the next starts): what RunIndex.of would sort them into
+    return [*cells[:x0], *RunIndex(starts, ends, pages).cells_of(cols), *cells[x1:]]
 
 
 def _first(t: tuple[int, ...]) -> int:

@@ -105,3 +105,16 @@ def label_cells(axis: Axis, slots: Sequence[Slot], sel: int, width: int) -> tupl
         for c, ch in enumerate(str(slots[i].slot)[: width - x]):
             chars[x + c], selected[x + c] = ch, i == sel
     return chars, selected
+
+
+def label_signature(axis: Axis, slot: Slot, width: int) -> tuple[object, ...]:
+    """Everything the label row reads of one slot: the column its start falls in (by the columns'
+    bounds, as ``_candidates`` finds it), where it starts and ends against the bar's ends, its columns
+    and its number. Two slot lists differing only in slots of equal signatures get the same row."""
+    bounds = axis.bounds()
+    return (bisect_right(bounds, slot.gpa, key=_first) - 1, slot.gpa < axis.lo, slot.gpa >= axis.hi,
+            slot.gpa <= axis.lo, slot.end > axis.lo, slot_columns(axis, slot, width), slot.slot)
+
+
+def _first(t: tuple[int, int]) -> int:
+    return t[0]

@@ -40,7 +40,10 @@ def changed_positions(new: Sequence[object], old: Sequence[object],
     for n, o, result in _RECENT:
         if n is new and o is old:
             return None if result is None or len(result) > limit else result
-    if len(new) != len(old):
+    composed = _composed(new, old)
+    if composed is not None:
+        result = composed
+    elif len(new) != len(old):
         result = None
     else:
         result = list(islice(compress(count(), map(is_not, new, old)), PATCH_LIMIT + 1))
@@ -50,6 +53,18 @@ def changed_positions(new: Sequence[object], old: Sequence[object],
     return None if result is None or len(result) > limit else result
 
 
+def _composed(new: Sequence[object], old: Sequence[object]) -> list[int] | None:
+    """The diff of ``new`` and ``old`` from two remembered diffs against one common base (every step
+    of a drag is made from the layout at mouse-down, and the bar says where it changed it): they can
+    differ only where either differs from the base. None if no such pair is remembered."""
+    for n1, base, p1 in _RECENT:
+        if n1 is new and p1 is not None:
+            for n2, b2, p2 in _RECENT:
+                if n2 is old and b2 is base and p2 is not None and len(new) == len(old):
+                    return [i for i in sorted({*p1, *p2}) if new[i] is not old[i]]
+    return None
+
+
 def remember(new: Sequence[object], old: Sequence[object], positions: list[int] | None) -> None:
     """Record the answer for ``(new, old)`` — the live model knows which slots it replaced, so the
     panels that diff the same sequences get it for free. The references keep the pair alive, so
@@ -57,7 +72,7 @@ def remember(new: Sequence[object], old: Sequence[object], positions: list[int] 
     _RECENT.append((new, old, positions))
 
 
-_RECENT: deque[tuple[Sequence[object], Sequence[object], list[int] | None]] = deque(maxlen=8)
+_RECENT: deque[tuple[Sequence[object], Sequence[object], list[int] | None]] = deque(maxlen=32)
 
 
 class LiveCoverage:
@@ -68,7 +83,7 @@ class LiveCoverage:
         # the others, so identity finds the unchanged ones without hashing every slot
         self._memo: dict[int, tuple[Slot, object, SlotCoverage]] = {}
         # the last answer: the layout's slots, files, and where each slot's coverage is in the result
-        self._last: tuple[tuple[Slot, ...], object, Coverage, dict[int, int]] | None = None
+        self._last: tuple[tuple[Slot, ...], object, Coverage, dict[int, int] | None] | None = None
         # for warnings: the layout they were found for, its slots' warnings by position, file warnings
         self._warned: tuple[Layout, dict[int, list[Warning_]], list[Warning_]] | None = None
 
@@ -117,6 +132,7 @@ class LiveCoverage:
         patched = self._patch(layout, files)
         if patched is not None:
             return patched
+        self._index()
         if not self._memo:
             return self._fresh(layout, files)
         names = layout.platform.names
@@ -138,8 +154,20 @@ class LiveCoverage:
 
     def _fresh(self, layout: Layout, files: dict) -> Coverage:
         """Nothing to reuse (first paint, new settings): the batch ``compute()``, whose memo shares
-        the work of slots of one shape (32,763 slots: ~1 s instead of ~5 s slot by slot)."""
-        coverage = compute(layout).make_runs()  # the map walks them all next
+        the work of slots of one shape (32,763 slots: ~1 s instead of ~5 s slot by slot). Its index by
+        slot identity is built when an edit first needs it (``_index``), not before the first paint;
+        its Run objects too (the map reads each slot's shape, and the runs only of slots a column cuts)."""
+        coverage = compute(layout)
+        self._memo = {}
+        self._last = (layout.slots, files, coverage, None)
+        return coverage
+
+    def _index(self) -> dict[int, int] | None:
+        """The memo and the positions (id(slot) -> where in the coverage) of the last result, built
+        now if ``_fresh`` left them for later; None if there is no last result."""
+        if self._last is None or self._last[3] is not None:
+            return None if self._last is None else self._last[3]
+        slots, files, coverage, _ = self._last
         memo: dict[int, tuple[Slot, object, SlotCoverage]] = {}
         where: dict[int, int] = {}
         for i, sc in enumerate(coverage.slots):
@@ -147,8 +175,8 @@ class LiveCoverage:
             memo[id(slot)] = (slot, files.get(slot.gmem) if slot.gmem is not None else None, sc)
             where[id(slot)] = i
         self._memo = memo
-        self._last = (layout.slots, files, coverage, where)
-        return coverage
+        self._last = (slots, files, coverage, where)
+        return where
 
     def _slot(self, layout: Layout, slot: Slot, files: dict, memo: dict) -> SlotCoverage:
         facts = files.get(slot.gmem) if slot.gmem is not None else None
@@ -173,8 +201,9 @@ class LiveCoverage:
             self._last = (layout.slots, files, coverage, where)
             return coverage
         out = list(old.slots)
-        total = dict(old.total)
-        where = dict(where)
+        total = dict(old.total)  # ``where`` is updated in place: on any failure below it is dropped
+        if where is None:  # the first edit after ``_fresh``: index the slots now
+            where = self._index() or {}
         memo = self._memo
         for i in changed:
             before, slot = old_slots[i], layout.slots[i]

@@ -18,9 +18,13 @@ def main(args: argparse.Namespace) -> int:
         from gmemtui.tui.follow import main as follow
 
         return follow(args)
+    from gmemtui.tui import startup_gc
+
+    startup_gc.pause()  # until the first paint: loading and building allocate, never free (startup_gc)
     try:
         loaded = load(path or default_layout_path(), overrides_from(args))
     except InputError as e:
+        startup_gc.resume()
         print(str(e), file=sys.stderr)
         return 2
     from gmemtui.formats.fileio import sweep_temp_files

@@ -95,8 +95,8 @@ async def test_drag_in_a_many_slot_layout_repaints_correctly() -> None:
         assert m.slots_of("file", 100) == sorted(app.layout.slots, key=lambda s: s.offset)
         assert m.group("as", 0) == app.coverage.slots
         names = app.layout.platform.names
-        assert m.runs_of("as", 0) == tuple((r.gpa, r.end, names.index(r.page))
-                                           for sc in app.coverage.slots for r in sc.runs)
+        assert tuple(m.runs_of("as", 0)) == tuple((r.gpa, r.end, names.index(r.page))
+                                                  for sc in app.coverage.slots for r in sc.runs)
         assert app.coverage == compute(app.layout)
         assert app.table.values("0:30")["gpa"] == f"{moved.gpa:#x}"
         assert screen_text(app) == await full_repaint(app, pilot)

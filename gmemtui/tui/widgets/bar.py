@@ -24,7 +24,10 @@ from textual.widget import Widget
 from gmemtui.core import edit
 from gmemtui.core.model import Layout
 from gmemtui.tui import palette
-from gmemtui.tui.axis import Axis, RunIndex, boundary_marks, patch_cells, ticks
+from gmemtui.tui.axis import Axis, boundary_marks, patch_cells, ticks
+from gmemtui.tui.bar_runs import bar_cells, is_fresh
+from gmemtui.tui.live import remember
+from gmemtui.tui.piece_runs import PieceRuns
 
 if TYPE_CHECKING:
     from gmemtui.tui.widgets.map_host import MapHost
@@ -63,6 +66,15 @@ class Drag:
     base: Layout  # the layout at mouse-down: every move is computed from it
     x0: int
     axis: Axis
+
+
+def dragged(d: Drag, delta: int, level: int = 0) -> Layout:
+    """``edit.drag`` from the layout at mouse-down. An edit replaces the one slot it changes
+    (``Layout.with_slot``); the live model is told so, and diffs this step against the last one through
+    that common base instead of comparing every slot (``live.changed_positions``)."""
+    new = edit.drag(d.base, d.key, d.part, delta, level)
+    remember(new.slots, d.base.slots, [] if new.slots is d.base.slots else [new.slot_index(d.key)])
+    return new
 
 
 def modifier_level(event: events.MouseEvent) -> int:
@@ -128,6 +140,7 @@ class Bar(Widget):
         self._inputs: dict[int, object] = {}  # row -> what its cached strip was drawn from
         self._cells_for: tuple[Axis, tuple] | None = None  # (axis, runs) that _cells were computed for
         self._base: Style | None = None
+        self.prepared_width = 1  # the width of the last _prepare
         self._whole: object = None  # inputs() and the view at the last _prepare that drew
         self._styles: tuple = ()  # (base style, page colours, accent) the styles below come from
         self.base_style = Style()
@@ -150,7 +163,11 @@ class Bar(Widget):
     def intervals(self) -> list[tuple[int, int]]:
         raise NotImplementedError
 
-    def runs(self) -> tuple[tuple[int, int, int], ...]:
+    def interval_count(self) -> int:
+        """``len(self.intervals())``, without building them."""
+        return len(self.intervals())
+
+    def runs(self) -> PieceRuns:
         raise NotImplementedError
 
     def draw_row(self, y: int, width: int) -> Strip:
@@ -198,7 +215,7 @@ class Bar(Widget):
             self.invalidate()
             return
         shown = dict(self._strips)  # rows never drawn (off screen) need no repaint
-        self._prepare()
+        self._prepare(width)
         dirty = []
         for y, old in shown.items():
             if y in self._strips:
@@ -224,8 +241,11 @@ class Bar(Widget):
         unchanged keeps its strip); subclasses add their label rows."""
         return {}
 
-    def _prepare(self) -> None:
-        width = max(self.size.width, 1)
+    def _prepare(self, width: int | None = None) -> None:
+        """``width``: ``self.size.width`` where the caller has it (``size`` looks the widget up in
+        the screen's map, each time)."""
+        width = max(self.size.width if width is None else width, 1)
+        self.prepared_width = width
         key = (self.map.version, width)
         if key == self._key:
             return
@@ -236,7 +256,10 @@ class Bar(Widget):
         if whole == self._whole:
             return
         self._whole = whole
-        axis = self.drag.axis if self.drag is not None else self.map.axis_for(self.intervals(), width)
+        if self.drag is not None:
+            axis = self.drag.axis
+        else:  # more slots than columns cannot have a column each: the linear axis, without listing them
+            axis = self.map.axis_for(self.intervals() if self.interval_count() <= width else None, width)
         runs = self.runs()
         base = self.base()
         # a row is drawn again only when what it is drawn from changed: a drag of one slot leaves the
@@ -248,9 +271,9 @@ class Bar(Widget):
         if self.BAR_ROW not in kept:
             # a drag changes one slot's runs: only the columns showing them are computed again
             cells = None
-            if self._cells_for is not None and self._cells_for[0] == axis:
+            if self._cells_for is not None and self._cells_for[0] == axis and not is_fresh(runs):
                 cells = patch_cells(self._cells, axis, self._cells_for[1], runs)
-            cells = cells if cells is not None else RunIndex.of(runs).cells(axis)
+            cells = cells if cells is not None else bar_cells(runs, axis)  # new runs: by bisection
             old_bar = self._strips.get(self.BAR_ROW)
             if old_bar is not None and old_bar.cell_length == width and cells == self._cells and \
                     old.get(self.BAR_ROW) is not None and \
@@ -324,7 +347,7 @@ class Bar(Widget):
         d = self.drag
         assert d is not None
         delta = d.axis.at(event.x) - d.axis.at(d.x0)
-        new = edit.drag(d.base, d.key, d.part, delta, modifier_level(event))
+        new = dragged(d, delta, modifier_level(event))
         s = new.slots[new.slot_index(d.key)]
         base = new.platform.base.bytes
         focus = s.end - base if d.part == "end" else s.gpa

@@ -11,6 +11,7 @@ from textual.strip import Strip
 from gmemtui.core.model import Slot
 from gmemtui.core.units import fmt_size
 from gmemtui.tui.axis import Axis
+from gmemtui.tui.piece_runs import PieceRuns
 from gmemtui.tui.widgets.bar import Bar, label_row
 
 if TYPE_CHECKING:
@@ -35,7 +36,10 @@ class FileBar(Bar):
     def intervals(self) -> list[tuple[int, int]]:
         return [(s.offset, s.offset + s.size) for s in self.bindings()]
 
-    def runs(self) -> tuple[tuple[int, int, int], ...]:
+    def interval_count(self) -> int:
+        return len(self.bindings())
+
+    def runs(self) -> PieceRuns:
         return self.map.runs_of("file", self.file_id)
 
     def title(self) -> str:

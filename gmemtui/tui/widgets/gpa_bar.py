@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import TYPE_CHECKING
 
 from rich.style import Style
@@ -11,8 +12,11 @@ from textual.strip import Strip
 from gmemtui.core.model import Slot
 from gmemtui.core.rules import Attributes
 from gmemtui.tui import attributes
+from gmemtui.tui.attributes import index_of, patch_attribute_cells
 from gmemtui.tui.axis import Axis
-from gmemtui.tui.labels import label_cells
+from gmemtui.tui.labels import label_cells, label_signature
+from gmemtui.tui.live import changed_positions
+from gmemtui.tui.piece_runs import PieceRuns
 from gmemtui.tui.widgets.bar import Bar, spans
 
 if TYPE_CHECKING:
@@ -31,6 +35,10 @@ class GpaBar(Bar):
         super().__init__(map_view, id=id, classes="gpa-bar")
         self.as_ = as_
         self._attrs: tuple[object, Attributes] | None = None
+        # what the label and attribute rows were last worked out from: (axis, slots, width, label
+        # token, attribute cells, private bounds)
+        self._rows_from: tuple[Axis, list[Slot], int, object, list[str | None],
+                               tuple[int, ...] | None] | None = None
 
     def slots(self) -> list[Slot]:
         return self.map.slots_of("as", self.as_)
@@ -38,18 +46,42 @@ class GpaBar(Bar):
     def intervals(self) -> list[tuple[int, int]]:
         return [(s.gpa, s.end) for s in self.slots()]
 
-    def runs(self) -> tuple[tuple[int, int, int], ...]:
+    def interval_count(self) -> int:
+        return len(self.slots())
+
+    def runs(self) -> PieceRuns:
         return self.map.runs_of("as", self.as_)
 
     def inputs(self) -> object:
         return self.map.group("as", self.as_), self.map.selected
 
     def row_inputs(self, axis: Axis, base: Style) -> dict[int, object]:
-        # the Slot objects themselves: an edit replaces one and keeps the others, so comparing the
-        # tuples is an identity check for all but the dragged slot
-        slots = tuple(self.slots())
-        return {self.LABEL_ROW: (axis, base, self.map.accent, self.map.selected, slots),
-                self.ATTR_ROW: (axis, base, self.map.accent, slots, self.map.current.private)}
+        # a drag step replaces one slot of the list: the label row is the same if that slot reads the
+        # same to it (``label_signature``), the attribute row is patched over that slot's columns
+        slots = self.slots()
+        width = self.prepared_width  # row_inputs is called by _prepare
+        private = self.attrs().bounds
+        shift = self.map.current.platform.base_shift
+        last = self._rows_from
+        labels: object = None
+        cells: list[str | None] | None = None
+        if last is not None and last[0] is axis and last[2] == width:
+            changed = [] if last[1] is slots else changed_positions(slots, last[1])
+            if changed is not None:
+                before = last[1]
+                if all(label_signature(axis, slots[i], width) == label_signature(axis, before[i], width)
+                       for i in changed):
+                    labels = last[3]
+                if last[5] is private:
+                    cells = patch_attribute_cells(last[4], axis.bounds(), before, slots, changed, private,
+                                                  shift) if changed else last[4]
+        if labels is None:
+            labels = object()  # a new token: the row is drawn again
+        if cells is None:
+            cells = attributes.attribute_cells(axis.bounds(), slots, private, shift)
+        self._rows_from = (axis, slots, width, labels, cells, private)
+        return {self.LABEL_ROW: (axis, base, self.map.accent, self.map.selected, labels),
+                self.ATTR_ROW: (base, self.map.accent, cells)}
 
     def attrs(self) -> Attributes:
         private = self.map.current.private
@@ -71,8 +103,9 @@ class GpaBar(Bar):
 
     def _attr_strip(self, width: int) -> Strip:
         """Private frames as a heavy line, shared as a dashed one (docs/tui.md): visible without hover."""
-        shift = self.map.current.platform.base_shift
-        cells = attributes.attribute_cells(self.axis.bounds(), self.slots(), self.attrs().bounds, shift)
+        self._prepare()
+        assert self._rows_from is not None
+        cells = self._rows_from[4]  # computed (or patched) by row_inputs
         private, other = self.private_style, self.dim_style
         out = ((attributes.GLYPHS[c], private if c == attributes.PRIVATE else other) for c in cells)
         return Strip(spans(out), width).crop(0, width)
@@ -82,9 +115,11 @@ class GpaBar(Bar):
         slots = self.slots()
         sel = -1
         key = self.map.selected
-        if key is not None and key[0] == self.as_:
-            numbers = [s.slot for s in slots]
-            sel = numbers.index(key[1]) if key[1] in numbers else -1
+        where = self.map.current.positions.get(key) if key is not None and key[0] == self.as_ else None
+        if where is not None:  # by bisection on its gpa (the bar's slots are sorted by gpa)
+            gpa = self.map.current.slots[where].gpa
+            j = bisect_left(index_of(slots).starts, gpa)
+            sel = j if j < len(slots) and slots[j].slot == key[1] else -1  # type: ignore[index]
         chars, selected = label_cells(self.axis, slots, sel, width)
         sel_style = self.selected_style
         styles = [sel_style if on else text for on in selected]

@@ -15,6 +15,7 @@ from textual.color import Color
 from gmemtui.core.coverage import SlotCoverage
 from gmemtui.core.model import Layout, Slot
 from gmemtui.tui.axis import Axis
+from gmemtui.tui.piece_runs import PieceRuns
 
 
 class MapHost(Protocol):
@@ -29,9 +30,9 @@ class MapHost(Protocol):
 
     def slots_of(self, kind: str, ident: int) -> list[Slot]: ...
 
-    def runs_of(self, kind: str, ident: int) -> tuple[tuple[int, int, int], ...]: ...
+    def runs_of(self, kind: str, ident: int) -> PieceRuns: ...
 
-    def axis_for(self, intervals: list[tuple[int, int]], width: int) -> Axis: ...
+    def axis_for(self, intervals: list[tuple[int, int]] | None, width: int) -> Axis: ...
 
     def zoom(self, direction: int, anchor: tuple[int, int] | None = None,
              focus: int | None = None) -> None: ...

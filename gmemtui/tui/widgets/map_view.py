@@ -16,7 +16,12 @@ from gmemtui.core.coverage import Coverage, SlotCoverage
 from gmemtui.core.model import Layout, Slot
 from gmemtui.tui import palette
 from gmemtui.tui.axis import Axis, linear, remember_span, slot_scale
-from gmemtui.tui.live import changed_positions
+from gmemtui.tui.bar_groups import groups_of
+from gmemtui.tui.bar_runs import LazyPieceRuns, PageSets
+from gmemtui.tui.compositor import tighten
+from gmemtui.tui.live import changed_positions, remember
+from gmemtui.tui.piece_runs import PieceRuns
+from gmemtui.tui.slot_view import SlotView
 from gmemtui.tui.widgets.bar import Bar
 from gmemtui.tui.widgets.file_bar import FileBar
 from gmemtui.tui.widgets.gpa_bar import GpaBar
@@ -87,16 +92,16 @@ class MapView(VerticalScroll):
         self.selected = selected
         self.version = 0
         self.status = ""  # replaces the view description while a drag lasts
-        # per bar: (its group, its runs, the runs per slot of the group)
-        self._runs: dict[tuple[str, int], tuple[tuple, tuple[tuple[int, int, int], ...], list]] = {}
+        # per bar: (its group, its runs)
+        self._runs: dict[tuple[str, int], tuple[tuple, PieceRuns]] = {}
         self._memo: dict[int, tuple] = {}
         self._bars: list[Bar] | None = None
         self._boxes: list[Widget] = []
         self._axes: dict[tuple, Axis] = {}
         self._groups: dict[tuple[str, int], tuple[SlotCoverage, ...]] = {}
-        self._slots: dict[tuple[str, int], list[Slot]] = {}
+        self._slots: dict[tuple[str, int], SlotView] = {}
         self._grouped: tuple[SlotCoverage, ...] = ()  # the coverage.slots that _groups were made from
-        self._where: dict[int, list[tuple[tuple[str, int], int]]] = {}  # id(sc) -> [(group, position)]
+        self._where: dict[int, list[tuple[tuple[str, int], int]]] | None = {}  # id(sc) -> [(group, position)]
         self._groups_version = -1
         self._subtitles: dict[object, str] = {}  # box -> the text last put on its border
         self.view_version = 0  # bumped by view changes (zoom, pan, scale, theme), not by edits
@@ -146,6 +151,7 @@ class MapView(VerticalScroll):
         return self.height_at(chosen)
 
     def on_mount(self) -> None:
+        tighten(self.screen)  # a drag step's frame renders the widgets it changed, not all between them
         self.theme_changed()
 
     def theme_changed(self) -> None:
@@ -224,22 +230,20 @@ class MapView(VerticalScroll):
         self._groups_version = self.version
         if self._patch_groups():
             return
-        groups: dict[tuple[str, int], list[SlotCoverage]] = {}
-        for sc in self.coverage.slots:  # sorted by (as, gpa) (Coverage's contract)
-            s = sc.slot
-            groups.setdefault(("as", s.as_), []).append(sc)
-            if s.gmem is not None:
-                groups.setdefault(("file", s.gmem), []).append(sc)
-        where: dict[int, list[tuple[tuple[str, int], int]]] = {}
-        for k, v in groups.items():
-            if k[0] == "file":
-                v.sort(key=_offset)
-            for i, sc in enumerate(v):
-                where.setdefault(id(sc), []).append((k, i))
-        self._groups = {k: tuple(v) for k, v in groups.items()}
-        self._where = where
+        self._groups = groups_of(self.coverage.slots)  # one address space: the coverage's own tuple
+        self._where = None  # built when a drag first patches the groups
         self._grouped = self.coverage.slots
         self._slots = {}
+
+    def _where_of(self) -> dict[int, list[tuple[tuple[str, int], int]]]:
+        """id(SlotCoverage) -> [(group, position)], for patching the groups (built once per regroup)."""
+        if self._where is None:
+            where: dict[int, list[tuple[tuple[str, int], int]]] = {}
+            for k, v in self._groups.items():
+                for i, sc in enumerate(v):
+                    where.setdefault(id(sc), []).append((k, i))
+            self._where = where
+        return self._where
 
     def _patch_groups(self) -> bool:
         """Put the few changed SlotCoverage objects where the ones they replace were (same address
@@ -253,10 +257,12 @@ class MapView(VerticalScroll):
             old, new = self._grouped[i], self.coverage.slots[i]
             if (old.slot.as_, old.slot.gmem) != (new.slot.as_, new.slot.gmem):
                 return False
-            for k, j in self._where[id(old)]:
-                if k not in groups:
-                    groups[k] = list(self._groups[k])
-                groups[k][j] = new
+            for k, j in self._where_of()[id(old)]:
+                if k not in groups:  # the coverage's own tuple where the group is all of it: no copy
+                    whole = self._groups[k] is self._grouped
+                    groups[k] = self.coverage.slots if whole else list(self._groups[k])
+                if groups[k] is not self.coverage.slots:
+                    groups[k][j] = new  # type: ignore[index]
                 placed.append((k, j))
         for k, j in placed:  # each still between its neighbours (a drag cannot pass one)
             v, order = groups[k], _gpa if k[0] == "as" else _offset
@@ -264,20 +270,20 @@ class MapView(VerticalScroll):
                 return False
             if j + 1 < len(v) and order(v[j]) >= order(v[j + 1]):
                 return False
+        where = self._where_of()
         for i in changed:
-            self._where[id(self.coverage.slots[i])] = self._where.pop(id(self._grouped[i]))
-        slots: dict[tuple[str, int], list[Slot]] = {}
-        for k, j in placed:  # the slot lists of the bars too: a copy with the changed slots swapped
-            if k in self._slots:
-                if k not in slots:
-                    slots[k] = list(self._slots[k])
-                slots[k][j] = groups[k][j].slot
-        for k, v in groups.items():
-            self._groups[k] = tuple(v)
-            if k in slots:
-                self._slots[k] = slots[k]
-            else:
-                self._slots.pop(k, None)
+            where[id(self.coverage.slots[i])] = where.pop(id(self._grouped[i]))
+        moved: dict[tuple[str, int], list[int]] = {}
+        for k, j in placed:
+            moved.setdefault(k, []).append(j)
+        for k, v in groups.items():  # the runs, labels and attribute rows diff these: tell them where
+            old_group = self._groups[k]
+            self._groups[k] = v if isinstance(v, tuple) else tuple(v)
+            remember(self._groups[k], old_group, sorted(moved[k]))
+            old_slots = self._slots.pop(k, None)
+            if old_slots is not None:  # the bar's slots: a new view over the new group
+                self._slots[k] = SlotView(self._groups[k])
+                remember(self._slots[k], old_slots, sorted(moved[k]))
         self._grouped = self.coverage.slots
         return True
 
@@ -285,44 +291,57 @@ class MapView(VerticalScroll):
         self._regroup()
         return self._groups.get((kind, ident), ())
 
-    def slots_of(self, kind: str, ident: int) -> list[Slot]:
+    def slots_of(self, kind: str, ident: int) -> SlotView:
         """The slots of address space ``ident`` by gpa (``"as"``), or the bindings of file ``ident`` by
         offset (``"file"``)."""
         self._regroup()
         out = self._slots.get((kind, ident))
         if out is None:
-            out = self._slots[(kind, ident)] = [sc.slot for sc in self._groups.get((kind, ident), ())]
+            out = self._slots[(kind, ident)] = SlotView(self._groups.get((kind, ident), ()))
         return out
 
-    def runs_of(self, kind: str, ident: int) -> tuple[tuple[int, int, int], ...]:
+    def runs_of(self, kind: str, ident: int) -> PieceRuns:
         """Runs ``(start, end, page index)`` of one bar: ``("as", n)`` on the GPA axis, ``("file", id)``
-        on that file's offset axis. Built again only when the bar's group changed; the runs of a slot
-        are converted once and reused while its coverage object is unchanged (``LiveCoverage``)."""
+        on that file's offset axis, one piece per slot of the group (``PieceRuns``). Built again only
+        when the bar's group changed; after a drag step only the changed slots' pieces are converted
+        and put in, and the runs of a slot are converted once and reused while its coverage object is
+        unchanged (``LiveCoverage``)."""
         group = self.group(kind, ident)
         hit = self._runs.get((kind, ident))
-        if hit is not None and hit[0] == group:  # identity of each SlotCoverage: fast
+        if hit is not None and hit[0] is group:
             return hit[1]
         memo = self._memo
         if len(memo) > 4 * len(self.coverage.slots) + 64:
             memo.clear()  # entries of slots no longer shown (each keeps its runs, so ids stay unique)
         side = 1 if kind == "as" else 2
-        changed = changed_positions(group, hit[0]) if hit is not None else None
-        span: tuple[int, int] | None = None
-        if changed is not None:  # a drag: convert the changed slots only, splice them in
-            parts = list(hit[2])
-            for i in changed:
-                before, parts[i] = parts[i], self._converted(group[i])[side]
-                for piece in (before, parts[i]):
+        changed = changed_positions(group, hit[0]) if hit is not None else None  # remembered: no compare
+        runs: PieceRuns | None = None
+        if changed is not None and hit is not None:  # a drag: convert the changed slots only
+            if not changed:
+                self._runs[(kind, ident)] = (group, hit[1])
+                return hit[1]
+            changes = {i: self._converted(group[i])[side] for i in changed}
+            span: tuple[int, int] | None = None
+            if hit[1].parts is not None:
+                for piece in chain((hit[1].parts[i] for i in changed), changes.values()):
                     if piece:
                         lo, hi = piece[0][0], piece[-1][1]
                         span = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
-        else:
-            parts = [self._converted(sc)[side] for sc in group]
-        runs = tuple(chain.from_iterable(parts))
-        if changed is not None:
-            remember_span(hit[1], runs, span)  # the bar's patch_cells need not compare the run lists
-        self._runs[(kind, ident)] = (group, runs, parts)
+            runs = hit[1].replaced(changes)
+            if runs is not None:
+                remember_span(hit[1], runs, span)  # the bar's patch_cells need not compare the run lists
+        if runs is None:  # a new group: its runs are converted as the screen reads them
+            runs = LazyPieceRuns.of(group, side, self._converted, self._page_sets())
+        self._runs[(kind, ident)] = (group, runs)
         return runs
+
+    def _page_sets(self) -> PageSets:
+        """Each slot's set of page sizes, shared by every bar (and kept while the ladder is)."""
+        names = self.current.platform.names
+        sets = getattr(self, "_sets", None)
+        if sets is None or sets.names != tuple(names):
+            sets = self._sets = PageSets(names)
+        return sets
 
     def _converted(self, sc: SlotCoverage) -> tuple:
         """(runs, GPA-axis runs, file-axis runs, (gpa, offset)) of one slot, memoised by its runs."""
@@ -348,9 +367,15 @@ class MapView(VerticalScroll):
         return max(bars[0].size.width, 1) if bars else max(self.size.width - 4, 1)
 
     def extent(self) -> int:
-        ends = [s.end for s in self.current.slots]
-        ends += [self.current.file_size(f.id) for f in self.current.files]
-        return max(ends, default=0) or self.current.platform.base.bytes
+        """Where the guest ends: its last slot's end, or a file's end if further (``Layout.file_size``
+        of every file, from one pass over the bindings rather than one per file)."""
+        layout = self.current
+        ends = [s.end for s in layout.slots]
+        ends += [f.size for f in layout.files if f.size is not None]
+        sized_by_bindings = {f.id for f in layout.files if f.size is None}
+        if sized_by_bindings:
+            ends += [s.offset + s.size for s in layout.slots if s.gmem in sized_by_bindings]
+        return max(ends, default=0) or layout.platform.base.bytes
 
     def _base(self) -> int:
         return self.current.platform.base.bytes
@@ -362,15 +387,17 @@ class MapView(VerticalScroll):
         per = -(-self.extent() // max(width, 1))
         return max(-(-per // base) * base, base)
 
-    def axis_for(self, intervals: list[tuple[int, int]], width: int) -> Axis:
+    def axis_for(self, intervals: list[tuple[int, int]] | None, width: int) -> Axis:
         """The axis of a bar showing these intervals (slot scale) at this width; the same Axis object
-        while nothing changes, so its column bounds are computed once."""
+        while nothing changes, so its column bounds are computed once. None: more intervals than
+        columns, which the slot scale cannot give a column each (the linear axis, without listing them)."""
         if not self.bpc:
             self.bpc = self._max_bpc(width)
-        key = (self.mode, tuple(intervals) if self.mode == SCALE else (), width, self.bpc, self.start)
+        scaled = self.mode == SCALE and intervals is not None
+        key = (self.mode, tuple(intervals) if scaled else (), width, self.bpc, self.start)
         axis = self._axes.get(key)
         if axis is None:
-            axis = slot_scale(intervals, width) if self.mode == SCALE else None
+            axis = slot_scale(intervals, width) if scaled else None  # type: ignore[arg-type]
             if axis is None:
                 axis = linear(self.start, self.bpc, width)
             if len(self._axes) > 256:

@@ -26,6 +26,7 @@ from gmemtui.core.coverage import Coverage, SlotCoverage
 from gmemtui.core.model import Slot, Warning_, flag_names
 from gmemtui.core.units import fmt_size_approx
 from gmemtui.tui.live import changed_positions
+from gmemtui.tui.row_index import RowIndex
 from gmemtui.tui.widgets.bar import SlotPicked
 
 NAME_WIDTH = 16  # the name column where the width is not known yet
@@ -184,7 +185,7 @@ class SlotTable(ScrollView, can_focus=False):
         self._names: tuple[str, ...] = ()
         self._labels: list[str] = []
         self._rows = Rows((), (), frozenset())
-        self._index: dict[str, int] = {}  # row key -> row number
+        self._index = RowIndex()  # row key -> row number
         self._widths: list[int] = []
         self._shown: tuple = ()  # the SlotCoverage objects the rows show
         self._warned: frozenset[tuple[int, int]] = frozenset()
@@ -218,7 +219,7 @@ class SlotTable(ScrollView, can_focus=False):
         if changed is None:
             self._names = names
             self._labels = columns(names)
-            self._index = {row_key(sc.slot): i for i, sc in enumerate(coverage.slots)}
+            self._index = RowIndex(coverage)  # the cursor's row by bisection, not a dict of every row
             self._widths = widths(self._labels, new, self.size.width)
             self.virtual_size = Size(sum(self._widths) + 2 * PAD * len(self._widths), len(new) + 1)
             self._invalidate()
