@@ -9,11 +9,17 @@ case as ``load_yaml`` pauses it:
 - ``yaml.parse events (libyaml)``: the C parser's events with marks, no nodes;
 - ``fast_yaml.safe_load`` (fastyaml-rs, Rust) and ``ryml.parse_in_arena`` (rapidyaml, C++: a tree
   in C++ memory, no Python values at all), when installed -- measured only, not dependencies;
-- ``load_yaml``: the whole loader (compose, read into the model, ``check_layout``);
+- ``load_yaml``: the whole loader (the line reader of ``yaml_lines`` where the file is canonical, else
+  compose and read into the model; then ``check_layout``), and ``load_yaml`` by the exact path alone
+  (the whole file composed, as before the line reader);
 - ``json.dumps(report)``: the ``report --json`` document, compact (the C encoder), the output's floor;
-- ``gmemtui report --json``: the real command, wall clock, in a subprocess.
+- the floor: the fastest parser's load + ``json.dumps``, one after the other;
+- ``gmemtui report --json``: the real command, wall clock, in a subprocess; with ``--before TREE``
+  (a checkout of an older commit, e.g. ``git archive``) the same command of that tree beside it,
+  both run as ``python -S`` with the tree first on the path (the editable install would win otherwise).
 
-Run: ``.venv/bin/python benchmarks/bench_yaml.py [--rounds N] [--shape flow|block] [--file F]``.
+Run: ``.venv/bin/python benchmarks/bench_yaml.py [--rounds N] [--shape flow|block] [--file F]
+[--before TREE]``.
 """
 
 from __future__ import annotations
@@ -22,20 +28,40 @@ import argparse
 import importlib
 import json
 import sys
+import sysconfig
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 from bench_core import many, valid
 from bench_report import flow_yaml
 from harness import Case, command, in_process, interleave, table
 
-from gmemtui.commands.report import report_dict
+from gmemtui.commands.report_dict import report_dict
 from gmemtui.core.coverage import compute
 from gmemtui.core.gcpause import paused_gc
+from gmemtui.formats import yaml_load
 from gmemtui.formats.yaml_dump import dump_yaml
 from gmemtui.formats.yaml_load import compose, load_yaml
 
 GMEMTUI = Path(sys.executable).parent / "gmemtui"
+REPO = Path(__file__).resolve().parent.parent
+MAIN = "import sys; from gmemtui.cli import main; sys.exit(main())"
+
+
+@contextmanager
+def exact_path():
+    """``load_yaml`` without the line reader: the whole file composed."""
+    with mock.patch.object(yaml_load, "_by_lines", lambda *a: None):
+        yield
+
+
+def tree_command(tree: Path, path: Path) -> list[str]:
+    """``gmemtui report --json`` of the code in ``tree``, ahead of the editable install."""
+    site = sysconfig.get_paths()["purelib"]
+    return ["env", f"PYTHONPATH={tree}:{site}", sys.executable, "-S", "-c", MAIN,
+            "report", "--json", str(path)]
 
 
 def gc_paused(fn):
@@ -49,7 +75,7 @@ def gc_paused(fn):
     return run
 
 
-def cases(path: Path) -> list[Case]:
+def cases(path: Path, before: Path | None = None) -> list[Case]:
     import yaml
 
     text = path.read_text()
@@ -63,7 +89,7 @@ def cases(path: Path) -> list[Case]:
         Case("yaml.parse events (libyaml)",
              in_process(gc_paused(lambda: sum(1 for _ in yaml.parse(text, Loader=yaml.CSafeLoader))))),
     ]
-    fastest = "yaml.load (CSafeLoader)"
+    fastest, load = "yaml.load (CSafeLoader)", lambda: yaml.load(text, Loader=yaml.CSafeLoader)
     for module, name, call in (("fast_yaml", "fast_yaml.safe_load (Rust)", lambda m: m.safe_load(text)),
                                ("ryml", "ryml.parse_in_arena (C++, no values)",
                                 lambda m: m.parse_in_arena(data))):
@@ -74,12 +100,30 @@ def cases(path: Path) -> list[Case]:
             continue
         out.append(Case(name, in_process(gc_paused(lambda m=m, call=call: call(m)))))
         if module == "fast_yaml":
-            fastest = name
+            fastest, load = name, (lambda m=m: m.safe_load(text))
+
+    def exact() -> None:
+        with exact_path():
+            load_yaml(text, str(path))
+
+    def floor() -> None:
+        load()
+        json.dumps(doc)
+
     out += [
-        Case("load_yaml (gmemtui)", in_process(lambda: load_yaml(text, str(path))), floor=fastest),
+        # GC paused around each, as `gmemtui report` pauses it for the whole command: a collection
+        # when load_yaml's own pause ends would walk this process's other data (the document)
+        Case("load_yaml (gmemtui)", in_process(gc_paused(lambda: load_yaml(text, str(path)))), floor=fastest),
+        Case("load_yaml, exact path only", in_process(gc_paused(exact)), floor=fastest),
         Case("json.dumps(report) (C encoder)", in_process(gc_paused(lambda: json.dumps(doc)))),
-        Case("gmemtui report --json (wall)", command([str(GMEMTUI), "report", "--json", str(path)])),
+        Case("floor: fastest load + json.dumps", in_process(gc_paused(floor))),
+        Case("gmemtui report --json (wall)", command([str(GMEMTUI), "report", "--json", str(path)]),
+             floor="floor: fastest load + json.dumps"),
+        Case("same, python -S", command(tree_command(REPO, path)), floor="floor: fastest load + json.dumps"),
     ]
+    if before is not None:
+        out.append(Case("before: python -S", command(tree_command(before, path)),
+                        floor="floor: fastest load + json.dumps"))
     return out
 
 
@@ -88,6 +132,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--shape", choices=("flow", "block"), default="flow")
     ap.add_argument("--file", help="an existing YAML layout instead of the generated one")
+    ap.add_argument("--before", type=Path, help="a source tree of an older commit to run beside")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.file:
@@ -96,7 +141,7 @@ def main() -> int:
             layout = valid(many())
             path = Path(tmp) / f"many-{args.shape}.yaml"
             path.write_text(flow_yaml(layout) if args.shape == "flow" else dump_yaml(layout))
-        all_cases = cases(path)
+        all_cases = cases(path, args.before)
         interleave(all_cases, args.rounds)
         lines = path.read_text().count("\n")
         print(table(all_cases, f"YAML path, {path.name} ({lines:,} lines)"))

@@ -193,6 +193,18 @@ def test_dump_detection_is_by_content() -> None:
         assert is_dump(p.read_text()) and not is_trace(p.read_text())
 
 
+@pytest.mark.parametrize("text", [
+    "FlatView #0\n", "x\nFlatView #1\n", " FlatView #0\n", "FlatView #x\n", 'AS "memory", root: m\n',
+    '\t AS "memory", root: m\n', 'x AS "memory", root: m\n', 'name: "FlatView #0"\n', "slots: []\n",
+    'a\r\n  AS "memory", root: x\n', "FlatView #", "",
+])
+def test_dump_detection_is_the_anchored_regex(text: str) -> None:
+    """The substring test before the regex only saves time: the answer is the regex's."""
+    from gmemtui.formats.detect import _dump_re
+
+    assert is_dump(text) == (_dump_re().search(text) is not None)
+
+
 @pytest.mark.parametrize(("text", "line", "what"), [
     (HEAD + "  0000000000000000-00000000000bffff (prio 0, ram) pc.ram KVM\n", 11, "not a flat-view range"),
     (HEAD + "  0000000000000000-00000000000bfffg (prio 0, ram): pc.ram KVM\n", 11, "not a flat-view range"),

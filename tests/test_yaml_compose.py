@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gmemtui.formats import yaml_load as layout_yaml
+from gmemtui.formats import yaml_compose as layout_yaml
 from gmemtui.formats.yaml_load import compose
 from gmemtui.formats.yaml_values import NULL_TAG, is_null
 

@@ -21,6 +21,7 @@ from gmemtui.core.errors import InputError
 from gmemtui.core.model import FLAG_NAMES, POLICIES, POLICY_ALIASES, GmemFile, Layout, Slot, Warning_
 from gmemtui.core.platform import PLATFORMS, Platform
 from gmemtui.core.units import fmt_size
+from gmemtui.core.validate_plain import entries_plainly_valid
 
 _KNOWN_FLAG_BITS = sum(FLAG_NAMES.values())
 UA_LIMIT = 1 << 64  # userspace_addr is a __u64
@@ -158,6 +159,10 @@ def layout_errors(layout: Layout, path: str) -> list[InputError]:
         problem = page_problem("max_page", f.max_page, plat)
         if problem:
             err(f"guest_memfd {f.id}: {problem}", f.line)
+
+    if entries_plainly_valid(layout, plat):  # nothing below would find a problem (no messages)
+        errors.sort(key=lambda e: (e.line is None, e.line or 0))
+        return errors
 
     # slots one by one
     files_by_id: dict[int, GmemFile] = {}

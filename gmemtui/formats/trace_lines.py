@@ -69,6 +69,34 @@ _FAST_UPM = re.compile(
 _FAST_90 = re.compile(rf" AddrSpace#([0-9]{{1,30}}) {_COMMON} ret={_D}\s*", re.A)
 _FAST_82 = re.compile(rf" {_COMMON} ret={_D}\s*", re.A)
 
+# The fast path of a replay (trace_fast): ANY_EVENT_RE, but a QEMU 9.1 line as QEMU prints it (%x:
+# no leading zeros, so size 0 is "0x0") with an address space KVM has, known flags (0-7) and ret=0,
+# where parse_set takes its inline branch, read at once to the end of its line. Where ANY_EVENT_RE
+# matches, this matches at the same place; on every other line its groups are None.
+assert _ADDRESS_SPACES <= 10
+FAST_91_RE = re.compile(
+    rf"kvm_(?:set_user_memory AddrSpace#([0-{_ADDRESS_SPACES - 1}]) Slot#([0-9]{{1,5}}) flags=0x([0-7]) "
+    rf"gpa={_H} size=0x(0|[1-9a-fA-F][0-9a-fA-F]{{0,31}}) ua={_H} guest_memfd=(-?[0-9]{{1,30}}) "
+    r"guest_memfd_offset=0x([0-9a-fA-F]{1,32}) ret=0[ \t\r\f\v]*(?![^\n])"
+    r"|(?:set_user_memory|convert_memory)\b[^\n]*)"
+)
+
+
+def fast_fields(text: str, pos: int) -> tuple[int, int, int, int, int, int, int]:
+    """(key, named flags, gpa, size, ua, fd, offset) of the FAST_91_RE line at ``pos``, one the
+    replay took (so valid): a change of the fast path keeps its line, not its fields."""
+    m = FAST_91_RE.match(text, pos)
+    if m is None or m.group(1) is None:
+        raise AssertionError(f"not a fast-path line: {text[pos:pos + 80]!r}")
+    a, s, fl, g, z, u, fd, off = m.groups()
+    key, flags, size = int(a) << 16 | int(s), int(fl), int(z, 16)
+    if not size:
+        return key, flags & _NAMED_FLAGS, 0, 0, 0, -1, 0
+    if not flags & KVM_MEM_GUEST_MEMFD:
+        return key, flags & _NAMED_FLAGS, int(g, 16), size, int(u, 16), -1, 0
+    return key, flags & _NAMED_FLAGS, int(g, 16), size, int(u, 16), int(fd), int(off, 16)
+
+
 # By-name parser: each field and the names it has had in the five forms of docs/formats.md.
 _FIELDS: dict[str, tuple[str, ...]] = {
     "as": ("AddrSpace#", "as="),

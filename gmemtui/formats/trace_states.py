@@ -13,8 +13,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from gmemtui.core.model import GmemFile, Layout, Overrides, PrivateRange, Slot, Warning_
+from gmemtui.formats.trace_lines import fast_fields
 
 CACHE_STATES = 16
+CHECKPOINT_MIN = 64  # changes between checkpoints at least (more with more live slots)
 
 
 def set_range(los: list[int], his: list[int], lo: int, hi: int, private: bool) -> bool:
@@ -91,6 +93,11 @@ class _Text:
         self.pieces[-1] = kept
         self.length = base + len(kept)
 
+    def at(self, pos: int) -> tuple[str, int]:
+        """The piece holding offset ``pos`` and the offset in it."""
+        i = bisect_right(self.starts, pos) - 1
+        return self.pieces[i], pos - self.starts[i]
+
     def line_at(self, pos: int) -> str:
         """The line holding offset ``pos``, without its line ending."""
         i = bisect_right(self.starts, pos) - 1
@@ -131,10 +138,13 @@ class _Log:
     """The change log, as machine words: each change points at a distinct parsed event.
 
     A long trace repeats the same lines (a BAR or VGA window mapped and unmapped, dirty logging
-    toggled), so events are stored once and a change costs three words: line, offset, event.
+    toggled), so events are stored once and a change costs three words: line, offset, event. A
+    change from the fast path (``trace_fast``: a QEMU 9.1 line KVM accepted) has event -1 and no
+    entry in the table: its fields are read again from its line, which the text keeps.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, text: _Text) -> None:
+        self.text = text
         self.line = array("q")  # 1-based line of each change
         self.pos = array("q")  # offset of the event name in the text (the line is read on demand)
         self.event = array("q")  # index into the event table below
@@ -160,13 +170,20 @@ class _Log:
         self.off.append(off)
         return len(self.key) - 1
 
+    def fields(self, i: int) -> tuple[int, int, int, int, int, int, int]:
+        """(key, flags, gpa, size, ua, fd, offset) of change ``i``'s event."""
+        e = self.event[i]
+        if e < 0:
+            return fast_fields(*self.text.at(self.pos[i]))
+        return self.key[e], self.flags[e], self.gpa[e], self.size[e], self.ua[e], self.gmem[e], self.off[e]
+
     def slot(self, i: int) -> Slot:
         """The slot made by change ``i``, named after its trace line."""
-        e, line = self.event[i], self.line[i]
-        key, gm = self.key[e], self.gmem[e]
+        key, flags, gpa, size, ua, gm, off = self.fields(i)
+        line = self.line[i]
         return Slot(
-            slot=key & 0xFFFF, as_=key >> 16, gpa=self.gpa[e], size=self.size[e], ua=self.ua[e],
-            flags=self.flags[e], gmem=gm if gm >= 0 else None, offset=self.off[e] if gm >= 0 else 0,
+            slot=key & 0xFFFF, as_=key >> 16, gpa=gpa, size=size, ua=ua,
+            flags=flags, gmem=gm if gm >= 0 else None, offset=off if gm >= 0 else 0,
             name=f"line {line}", line=line,
         )
 
@@ -251,11 +268,10 @@ class TraceStates(Sequence):
             live = {key: log.slot(i) for key, i in zip(ck.keys, ck.made, strict=True)}
             los, his, start = list(ck.los), list(ck.his), ck.state
         for i in range(start, index):
-            e = log.event[i]
-            key = log.key[e]
+            key, flags, gpa, size, *_ = log.fields(i)
             if key < 0:
-                set_range(los, his, log.gpa[e], log.gpa[e] + log.size[e], bool(log.flags[e]))
-            elif log.size[e] == 0:
+                set_range(los, his, gpa, gpa + size, bool(flags))
+            elif size == 0:
                 del live[key]
             else:
                 s = log.slot(i)

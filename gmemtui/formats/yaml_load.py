@@ -6,15 +6,18 @@ text. That sidesteps YAML 1.1's surprises (``0777`` as octal, ``1:30`` as sexage
 in some resolvers) and accepts ``"2G"``-style sizes. Problems of single values are collected, and
 ``validate.layout_errors`` adds what needs the whole layout (overlaps, duplicates, bindings inside
 files); the first in file order is raised.
+
+A layout at KVM's limit is tens of thousands of entries in one of two canonical shapes: those lists
+are cut out of the text and read by regex (``yaml_lines``), and only the rest is composed; a file
+the line reader is not sure of is composed whole (``_by_lines`` says when).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from gmemtui.core.errors import InputError
 from gmemtui.core.gcpause import paused_gc
@@ -35,10 +38,11 @@ from gmemtui.core.validate import (
     range_problem,
     slot_id_problem,
 )
+from gmemtui.formats import yaml_lines
+from gmemtui.formats.yaml_compose import _NULL_RE, _NULLS, compose  # noqa: F401 - tests use both
 from gmemtui.formats.yaml_fast import fast_private, fast_slot
 from gmemtui.formats.yaml_values import (
     FILE_KEYS,
-    NULL_TAG,
     PRIVATE_KEYS,
     SLOT_KEYS,
     TOP_KEYS,
@@ -212,73 +216,6 @@ _REQUIRED = object()  # sentinel default: the key must be present and not null
 _DEFAULT = object()  # sentinel default: computed from other keys (ua = gpa)
 
 
-# PyYAML's own pattern for an implicit null: empty, ``~``, ``null``, ``Null``, ``NULL``
-_NULL_RE = next(rx for tag, rx in yaml.resolver.Resolver.yaml_implicit_resolvers["~"] if tag == NULL_TAG)
-# ... which matches exactly these plain scalars (tests/test_yaml_fast.py): a set lookup, not a regex
-_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
-_STR_TAG = "tag:yaml.org,2002:str"
-
-
-class _NullOnly:
-    """Resolve only ``null``: every other plain scalar stays a ``str`` node.
-
-    Numbers are parsed from the node's text here (``parse_int_text``), so the int/float/bool/date
-    regexes that YAML 1.1 runs on every scalar would be wasted work; only ``null`` (``key:``, ``~``)
-    changes what a value means. There are no path resolvers in the safe loaders to honour. libyaml
-    calls this once per node (476k times at 32,763 slots): a set lookup and constants keep it cheap.
-    """
-
-    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-        if kind is ScalarNode:
-            return NULL_TAG if value in _NULLS and implicit[0] else _STR_TAG
-        if kind is SequenceNode:
-            return self.DEFAULT_SEQUENCE_TAG
-        return self.DEFAULT_MAPPING_TAG
-
-    # The composer calls these around every node (607k times in a 32,763-slot block file) to track
-    # path resolvers, which the safe loaders have none of: doing nothing saves ~5 % of compose.
-    def descend_resolver(self, current_node: Node | None, current_index: object) -> None:
-        pass
-
-    def ascend_resolver(self) -> None:
-        pass
-
-
-class _SafeLoader(_NullOnly, yaml.SafeLoader):
-    pass
-
-
-_C_LOADER = getattr(yaml, "CSafeLoader", None)  # libyaml: same nodes and lines, ~4 times faster
-_FAST_LOADER = type("_CSafeLoader", (_NullOnly, _C_LOADER), {}) if _C_LOADER is not None else None
-
-
-def compose(text: str, path: str) -> Node | None:
-    """The YAML node tree (with marks), or an InputError at the line of the YAML problem.
-
-    libyaml composes when present; on any failure the pure-Python loader has the last word, so the
-    messages (and what is accepted) are the same with or without libyaml.
-    """
-    if _FAST_LOADER is not None:
-        try:
-            return yaml.compose(text, Loader=_FAST_LOADER)
-        except Exception:  # noqa: BLE001 - judged again below
-            pass
-    try:
-        return yaml.compose(text, Loader=_SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        what = " ".join(str(x) for x in (e.context, e.problem) if x)
-        raise InputError(f"not YAML: {' '.join(what.split())}", path, line) from None
-    except yaml.reader.ReaderError as e:
-        line = text.count("\n", 0, max(e.position, 0)) + 1
-        raise InputError(f"not YAML: unacceptable character #x{e.character:04x}", path, line) from None
-    except yaml.YAMLError as e:
-        raise InputError(f"not YAML: {' '.join(str(e).split())}", path, 1) from None
-    except RecursionError:
-        raise InputError("not YAML this program reads: nested too deeply", path, 1) from None
-
-
 def load_yaml(text: str, path: str, arch: str | None = None) -> Layout:
     """Parse a YAML layout; raise the first problem (in file order) as ``InputError(msg, path, line)``.
 
@@ -298,7 +235,52 @@ def _key_line(root: MappingNode, key: str) -> int:
 
 
 def _load_yaml(text: str, path: str, forced_arch: str | None = None) -> Layout:
-    root = compose(text, path)
+    layout = _by_lines(text, path, forced_arch)
+    if layout is None:
+        layout = _read(compose(text, path), path, forced_arch)
+    try:
+        check_layout(layout, path)
+    except InputError as e:
+        if e.line is None:
+            e.line = 1
+        raise
+    return layout
+
+
+def _by_lines(text: str, path: str, forced_arch: str | None) -> Layout | None:
+    """The layout read with its entry lists cut out by ``yaml_lines``, or None: read it all exactly.
+
+    Only the skeleton (the text without the lists) is composed; it must read without a problem, and
+    each list's key must be a key of the top-level block mapping, on its line, with nothing after it
+    (null) -- then the list is exactly the entries that were cut, and ``yaml_lines.entries`` reads
+    them with the fast path's checks."""
+    cut = yaml_lines.cut(text)
+    if cut is None:
+        return None
+    try:
+        root = compose(cut.skeleton, path)
+        layout = _read(root, path, forced_arch)
+    except InputError:
+        return None
+    if not isinstance(root, MappingNode) or root.flow_style:
+        return None
+    keys = {k.value: (k, v) for k, v in root.value if isinstance(k, ScalarNode)}
+    found: dict[str, list] = {}
+    for run in cut.runs:
+        key, value = keys.get(run.what, (None, None))
+        if (key is None or key.start_mark.line != run.key_line or key.start_mark.column != 0
+                or not is_null(value)):
+            return None
+        items = yaml_lines.entries(run, key.start_mark.line + 2, layout.platform)
+        if items is None:
+            return None
+        found[run.what] = items
+    return replace(layout, slots=tuple(found.get("slots", layout.slots)),
+                   private=tuple(found["private"]) if "private" in found else layout.private)
+
+
+def _read(root: Node | None, path: str, forced_arch: str | None) -> Layout:
+    """The layout of a composed file, before the whole-layout checks; the first problem raised."""
     if root is None:
         raise InputError("empty file: expected a mapping with 'slots' (docs/formats.md)", path, 1)
     if not isinstance(root, MappingNode):
@@ -381,10 +363,4 @@ def _load_yaml(text: str, path: str, forced_arch: str | None = None) -> Layout:
             ):
                 raise e
         raise InputError(first.message, path, first.line)
-    try:
-        check_layout(layout, path)
-    except InputError as e:
-        if e.line is None:
-            e.line = 1
-        raise
     return layout
