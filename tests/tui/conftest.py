@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from textual.app import App
 
@@ -29,3 +31,12 @@ async def zoom_to(pilot, app, bpc: int) -> None:
     await pilot.press("home")
     await pilot.pause()
     assert m.mode == "linear" and m.bpc == bpc and m.start == 0
+
+
+async def until(pilot, cond: Callable[[], bool], what: str) -> None:
+    """Wait for the app to catch up; the bound (a minute) only matters on a stuck run, not a slow one."""
+    for _ in range(3000):
+        if cond():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"gave up waiting for {what}")

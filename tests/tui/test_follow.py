@@ -4,7 +4,6 @@ while the app runs. Waits poll the app with an upper bound (they never assert on
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from gmemtui.formats.tail import Tail
 from gmemtui.formats.trace_stream import TraceStream
 from gmemtui.tui.follow import FollowApp
 
-from .conftest import SIZE
+from .conftest import SIZE, until
 
 LINE = ("4242@1.{i:06d}:kvm_set_user_memory AddrSpace#0 Slot#{s} flags=0x0 gpa={g:#x} size=0x200000 "
         "ua={u:#x} guest_memfd=-1 guest_memfd_offset=0x0 ret=0\n")
@@ -23,15 +22,6 @@ BAD = "4242@9.0:kvm_set_user_memory AddrSpace#0 Slot#7 flags=0x0 gpa=0x1234 size
 def line(i: int) -> str:
     """Slot i at 2M * 2i (a hole between slots), ua on a 2M boundary."""
     return LINE.format(i=i, s=i, g=i * 0x400000, u=0x7F0000000000 + i * 0x400000)
-
-
-async def until(pilot, cond: Callable[[], bool], what: str) -> None:
-    """Wait for the app to catch up; the bound (a minute) only matters on a stuck run, not a slow one."""
-    for _ in range(3000):
-        if cond():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def follow_file(path: Path) -> FollowApp:
