@@ -430,10 +430,23 @@ def size_steps(facts: SlotFacts, private: bool) -> tuple[SizeStep, ...]:
     return tuple(steps)
 
 
-def steps_key(facts: SlotFacts) -> tuple:
+def plain_steps_key(facts: SlotFacts) -> tuple:
     """What ``size_steps(facts, private)`` depends on besides ``private``: slots with equal keys get
     equal steps. The ladder, the rule table (``gmem_only``) and what each slot-level rule reads."""
     return (facts.page_frames, facts.gmem_only, *[r.reads(facts) for r in _SLOT_LEVEL])
+
+
+def _unrolled(reads: tuple[Callable[[SlotFacts], object], ...]) -> Callable[[SlotFacts], tuple]:
+    """``plain_steps_key`` as one expression that calls each rule's ``reads`` in line, made from
+    source as ``namedtuple`` makes its methods: compute() asks it for every slot, and the loop over
+    the nine functions and the unpacking cost 1.7x (52 against 30 ms at 32,763 slots)."""
+    names = [f"r{i}" for i in range(len(reads))]
+    calls = "".join(f"{n}(s), " for n in names)
+    return eval(f"lambda {', '.join(names)}: lambda s: (s.page_frames, s.gmem_only, {calls})")(*reads)
+
+
+steps_key = _unrolled(tuple(r.reads for r in _SLOT_LEVEL))
+steps_key.__doc__ = plain_steps_key.__doc__
 
 
 def frame_verdict(facts: SlotFacts, g: int, private: bool | None = None) -> tuple[int, str | None]:
