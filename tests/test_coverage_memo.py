@@ -16,7 +16,7 @@ from strategies import FR, LADDER, TOP, big_layouts, layouts
 
 from gmemtui.core.coverage import Run, _run, compute, slot_runs
 from gmemtui.core.model import POLICIES, GmemFile, Layout, PrivateRange, Slot
-from gmemtui.core.rules import RULES, Attributes, SlotFacts, size_steps, steps_key
+from gmemtui.core.rules import RULES, Attributes, SlotFacts, _unrolled, plain_steps_key, size_steps, steps_key
 
 K4, M2, G = LADDER
 CFG = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
@@ -67,6 +67,23 @@ def test_equal_steps_keys_give_equal_size_steps(a: SlotFacts, b: SlotFacts) -> N
     if steps_key(a) == steps_key(b):
         for private in (False, True):
             assert size_steps(a, private) == size_steps(b, private)
+
+
+@settings(deadline=None, max_examples=300)
+@given(facts())
+def test_steps_key_is_the_plain_key(a: SlotFacts) -> None:
+    """The unrolled ``steps_key`` (one expression made from source) is the loop over the rules' reads."""
+    assert steps_key(a) == plain_steps_key(a)
+    assert len(steps_key(a)) == 2 + len(SLOT_LEVEL)
+
+
+def test_unrolled_calls_each_read_in_order() -> None:
+    """Any number of reads, each called once with the facts, in order (none: just the two fields)."""
+    for n in range(4):
+        calls: list[int] = []
+        key = _unrolled(tuple((lambda s, i=i, calls=calls: calls.append(i) or i * 10) for i in range(n)))
+        assert key(BASE) == (BASE.page_frames, BASE.gmem_only, *[i * 10 for i in range(n)])
+        assert calls == list(range(n))
 
 
 def _unmemoized(layout: Layout) -> list[tuple[Run, ...]]:

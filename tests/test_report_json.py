@@ -40,3 +40,15 @@ def test_same_bytes_on_every_layout_file(path: Path) -> None:
 
 def test_empty_layout() -> None:
     same(replace(load(str(ROOT / "layouts" / "qemu-snp-seed.yaml"), Overrides()).layout, slots=()))
+
+
+@pytest.mark.parametrize("name", ["qemu-snp-seed.yaml", "teach-mixed-attributes.yaml"])
+def test_command_prints_the_document_and_one_newline(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``report --json`` writes the text and its newline apart (no 26 MB ``text + "\\n"`` copy):
+    stdout is still exactly the document followed by one newline."""
+    from gmemtui.cli import main
+
+    path = ROOT / "layouts" / name
+    assert main(["report", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out == json.dumps(report_dict(load(str(path), Overrides()).layout, str(path)), indent=2) + "\n"

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from reference import Reference, reference_frames, reference_runs
 from strategies import FR, LADDER, SHIFT, big_layouts, layouts
 
+from gmemtui.core.checks import explain_frame
 from gmemtui.core.coverage import Coverage, compute
 from gmemtui.core.model import GmemFile, Layout, PrivateRange, Slot
 from gmemtui.core.rules import (
@@ -25,7 +26,6 @@ from gmemtui.core.rules import (
     RULES,
     Attributes,
     SlotFacts,
-    explain_frame,
     frame_verdict,
 )
 

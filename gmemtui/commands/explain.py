@@ -1,6 +1,6 @@
 """``gmemtui explain FILE GPA``: for the frame at GPA, every rule at every size, with numbers.
 
-The verdict is ``rules.frame_verdict`` and the checks ``rules.explain_frame`` — the same functions the
+The verdict is ``rules.frame_verdict`` and the checks ``checks.explain_frame`` — the same functions the
 closed-form coverage uses — so explain and report cannot disagree. A GPA in no slot of its address
 space is a finding (exit 1) that names the nearest slots on either side.
 """
@@ -14,10 +14,11 @@ from bisect import bisect_right
 
 from gmemtui.commands.report_dict import layout_warnings, run_dict, slot_dict
 from gmemtui.commands.textfmt import Painter, use_colour
+from gmemtui.core.checks import explain_frame
 from gmemtui.core.coverage import slot_runs
 from gmemtui.core.errors import InputError
 from gmemtui.core.model import Layout, Slot, policy_title
-from gmemtui.core.rules import SlotFacts, explain_frame, frame_verdict, source_for
+from gmemtui.core.rules import SlotFacts, frame_verdict, source_for
 from gmemtui.core.units import fmt_size, fmt_size_approx, parse_size
 from gmemtui.formats.loader import load
 

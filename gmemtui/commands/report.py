@@ -264,7 +264,10 @@ def _main(args: argparse.Namespace) -> int:
     if args.json:
         from gmemtui.commands.report_json import report_json  # json only where --json asks for it
 
-        sys.stdout.write(report_json(layout, args.file) + "\n")  # json.dumps(report_dict, indent=2)
+        # json.dumps(report_dict, indent=2), then its newline apart: ``text + "\n"`` would copy the
+        # 26 MB of a 32,763-slot layout once more only to append one character.
+        sys.stdout.write(report_json(layout, args.file))
+        sys.stdout.write("\n")
     elif args.markdown:
         sys.stdout.write(format_markdown(layout, args.file, label))
     else:

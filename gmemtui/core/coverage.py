@@ -129,6 +129,8 @@ class SlotCoverage:
 
 @dataclass(frozen=True)
 class Coverage:
+    """Every slot's coverage, sorted by (address space, gpa), and the bytes per page size of them all."""
+
     layout: Layout
     slots: tuple[SlotCoverage, ...]  # sorted by (as, gpa)
     total: dict[str, int]
@@ -204,7 +206,7 @@ def cut_points(
     return sorted({c for c in cuts if B <= c < E})
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a cache, never compared or printed: no generated methods to build
 class Memo:
     """What the slots of one layout share, so that ``compute`` works per class of slots, not per slot.
 

@@ -65,8 +65,10 @@ from gmemtui.formats.yaml_values import (
 )
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # never compared or shown: fewer methods to generate at start-up
 class _Reader:
+    """Reads the nodes of one layout, collecting every problem rather than stopping at the first."""
+
     plat: Platform  # units and alignment (the arch looked at: the file's, or --arch)
     errors: list[NodeProblem] = field(default_factory=list)
     names: Platform | None = None  # the ladder page sizes are written in (the file's arch)

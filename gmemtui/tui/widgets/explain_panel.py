@@ -1,14 +1,15 @@
 """The explain panel: for the frame under the mouse (or at the edited edge / the selected slot),
 its page size and, for each larger size, the first rule that fails with the numbers that decide it
-(``gmemtui.core.rules.explain_frame``: the same answer as ``gmemtui explain``)."""
+(``gmemtui.core.checks.explain_frame``: the same answer as ``gmemtui explain``)."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from gmemtui.core.checks import explain_frame
 from gmemtui.core.coverage import Coverage
 from gmemtui.core.model import Layout, Slot
-from gmemtui.core.rules import Attributes, SlotFacts, explain_frame, frame_verdict
+from gmemtui.core.rules import Attributes, SlotFacts, frame_verdict
 from gmemtui.tui.widgets.text_lines import TextLines
 
 
