@@ -86,6 +86,16 @@ def _plain_line(r: ReplayState, text: str, base: int, done: list[int], line: int
     return line, pos
 
 
+def _first_of_file(r: ReplayState, text: str, base: int, done: list[int], line: int, counted: int,
+                   pos: int, fd: int, end: int, n: int) -> tuple[int, int]:
+    """Record guest_memfd ``fd``'s first binding, change ``n`` at offset ``pos`` (its extent so far
+    ``end``): the line number is counted up to it. Returns (that line number, ``pos``)."""
+    line, counted = _flush(r.log, text, base, done, line, counted)
+    line += text.count("\n", counted, pos)
+    r.files[fd] = [end, line, n]
+    return line, pos
+
+
 def feed_fast(r: ReplayState, text: str, base: int, line: int) -> None:
     """``r.replay_lines(text, base, 0, len(text), line)``, faster on QEMU 9.1's accepted lines.
 
@@ -142,11 +152,8 @@ def feed_fast(r: ReplayState, text: str, base: int, line: int) -> None:
                 if fdv >= 0:
                     f = files.get(fdv)
                     if f is None:  # the file's first line: count up to here
-                        pos = m.start()
-                        line_no, counted = _flush(log, text, base, done, line_no, counted)
-                        line_no += text.count("\n", counted, pos)
-                        counted = pos
-                        files[fdv] = [end, line_no, n]
+                        line_no, counted = _first_of_file(r, text, base, done, line_no, counted, m.start(),
+                                                          fdv, end, n)
                     elif end > f[0]:
                         f[0] = end
                     if track:
@@ -193,11 +200,8 @@ def feed_fast(r: ReplayState, text: str, base: int, line: int) -> None:
                         live[key] = n
                         f = files.get(fdv)
                         if f is None:
-                            pos = m.start()
-                            line_no, counted = _flush(log, text, base, done, line_no, counted)
-                            line_no += text.count("\n", counted, pos)
-                            counted = pos
-                            files[fdv] = [end, line_no, n]
+                            line_no, counted = _first_of_file(r, text, base, done, line_no, counted,
+                                                              m.start(), fdv, end, n)
                         elif end > f[0]:
                             f[0] = end
                         if track:
