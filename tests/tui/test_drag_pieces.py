@@ -19,6 +19,7 @@ from gmemtui.formats.loader import Loaded
 from gmemtui.tui import attributes
 from gmemtui.tui.attributes import attribute_cells, patch_attribute_cells
 from gmemtui.tui.axis import RunIndex, linear, patch_cells, remember_span, slot_scale
+from gmemtui.tui.bar_data import BarData
 from gmemtui.tui.labels import label_cells, label_signature
 from gmemtui.tui.live import changed_positions
 from gmemtui.tui.piece_runs import PieceRuns
@@ -227,8 +228,7 @@ def bar_rows(app) -> dict[str, list]:
 def rebuilt_rows(app) -> dict[str, list]:
     """Every bar drawn from scratch: the map's groups, runs and memos dropped, each bar's caches too."""
     m = app.map_view
-    m._runs, m._memo, m._slots, m._groups, m._where, m._grouped = {}, {}, {}, {}, {}, ()
-    m._groups_version = -1
+    m._bar_data = BarData(m.coverage, m.current.platform.names)
     attributes._last.clear()
     m.version += 1
     for bar in m.bars():
@@ -276,9 +276,10 @@ async def drive(loaded: Loaded, steps: list[tuple[str, int, str, int]]) -> None:
                 bound = sorted((sc for sc in cov if sc.slot.gmem == f), key=lambda sc: sc.slot.offset)
                 assert m.group("file", f) == tuple(bound)
                 assert list(m.slots_of("file", f)) == [sc.slot for sc in bound]
-            for kind, ident in m._runs:
+            data = m._bar_data
+            for kind, ident in data._runs:
                 assert tuple(m.runs_of(kind, ident)) == tuple(
-                    r for sc in m.group(kind, ident) for r in m._converted(sc)[1 if kind == "as" else 2])
+                    r for sc in m.group(kind, ident) for r in data.converted(sc)[1 if kind == "as" else 2])
             assert shown == rebuilt_rows(app)
 
 
