@@ -12,14 +12,13 @@ from pathlib import Path
 
 from textual import events
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.widgets import Footer
 
 from gmemtui.core import edit
 from gmemtui.core.coverage import Coverage
 from gmemtui.core.model import Layout, Slot, canonical_policy
 from gmemtui.formats.loader import Loaded
-from gmemtui.tui import palette
+from gmemtui.tui import keymap, palette
 from gmemtui.tui.history import History
 from gmemtui.tui.live import LiveCoverage
 from gmemtui.tui.widgets.bar import Hovered, LayoutEdited, SlotPicked
@@ -38,15 +37,6 @@ except ImportError:  # pragma: no cover
     _COMMANDS = App.COMMANDS
 
 
-def B(key: str, action: str, description: str, id: str, show: bool = True, priority: bool = False,
-      group: Binding.Group | None = None) -> Binding:
-    return Binding(key, action, description, show=show, id=id, priority=priority, group=group)
-
-
-ZOOM = Binding.Group("Zoom", compact=True)  # the footer shows "+- Zoom" (narrow terminals: every key fits)
-TRACE = Binding.Group("Trace", compact=True)
-
-
 class GmemApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "gmemtui"
@@ -54,47 +44,8 @@ class GmemApp(App[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     COMMANDS = _COMMANDS
-    BINDINGS = [
-        B("q", "quit", "Quit", "quit"),
-        B("question_mark,f1", "help", "Help", "help"),
-        B("plus,equals_sign", "zoom(1)", "Zoom in", "zoom_in", group=ZOOM),
-        B("minus", "zoom(-1)", "Zoom out", "zoom_out", group=ZOOM),
-        B("0", "fit", "Fit: all of the guest on the bar", "fit", show=False),
-        B("left", "pan(-1)", "Pan left", "pan_left", show=False),
-        B("right", "pan(1)", "Pan right", "pan_right", show=False),
-        B("home", "view_home", "View start", "view_home", show=False),
-        B("end", "view_end", "View end", "view_end", show=False),
-        B("s", "toggle_scale", "Slot scale", "toggle_scale"),
-        B("tab", "select(1)", "Next slot", "next_slot", show=False, priority=True),
-        B("down", "select(1)", "Next slot", "row_down", show=False),
-        B("up", "select(-1)", "Previous slot", "row_up", show=False),
-        B("shift+tab", "select(-1)", "Previous slot", "prev_slot", show=False, priority=True),
-        B("e", "cycle_part", "Edit part (start/end/slot/binding)", "cycle_part", show=False),
-        B("n", "cycle_step", "Nudge step (page sizes)", "cycle_step", show=False),
-        B("comma", "nudge(-1)", "Nudge down", "nudge_down", show=False),
-        B("full_stop", "nudge(1)", "Nudge up", "nudge_up", show=False),
-        B("p", "cycle_policy", "Policy", "cycle_policy"),
-        B("h", "cycle_host", "Host page", "cycle_host", show=False),
-        B("v", "cycle_private", "Private cap", "cycle_private", show=False),
-        B("g", "cycle_gmem", "Folio size", "cycle_gmem", show=False),
-        B("left_square_bracket", "trace_step(-1)", "Trace back", "trace_back", group=TRACE),
-        B("right_square_bracket", "trace_step(1)", "Trace forward", "trace_forward", group=TRACE),
-        B("u,ctrl+z", "undo", "Undo", "undo"),
-        B("U,ctrl+y", "redo", "Redo", "redo", show=False),
-        B("ctrl+s", "save", "Save", "save"),
-        B("f", "suggest_fixes", "Suggest fixes", "suggest_fixes", show=False),
-    ]
-    MOUSE_HELP = (
-        ("move over a bar", "explain the frame under the mouse"),
-        ("drag a slot's start or end edge", "resize it (moving the start moves ua and the "
-                                            "guest_memfd offset too)"),
-        ("drag the middle of a slot", "move the whole slot (gpa only)"),
-        ("drag a binding on a file bar", "move the binding in its file (offset only)"),
-        ("hold shift/ctrl/alt while dragging",
-         "snap to the next page size instead of the base page (two modifiers: the one after)"),
-        ("wheel over a bar", "zoom in and out around the mouse"),
-        ("click a table row", "select that slot"),
-    )
+    BINDINGS = keymap.BINDINGS
+    MOUSE_HELP = keymap.MOUSE_HELP
 
     def __init__(self, loaded: Loaded, path_opened: bool = True) -> None:
         super().__init__()
