@@ -13,8 +13,9 @@ from strategies import FR, LADDER, SHIFT, big_layouts, layouts
 from test_rules_property import check_invariants, engine_at, sample_frames
 
 from gmemtui.core.coverage import Coverage, Run, SlotCoverage, compute, cut_points, slot_runs
+from gmemtui.core.facts import Attributes, SlotFacts
 from gmemtui.core.model import GmemFile, Layout, PrivateRange, Slot
-from gmemtui.core.rules import Attributes, SlotFacts, frame_verdict, size_steps
+from gmemtui.core.rules import frame_verdict, size_steps
 
 K4, M2, G = LADDER
 T = 1 << 40

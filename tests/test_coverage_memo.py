@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from strategies import FR, LADDER, TOP, big_layouts, layouts
 
 from gmemtui.core.coverage import Run, _run, compute, slot_runs
+from gmemtui.core.facts import Attributes, SlotFacts
 from gmemtui.core.model import POLICIES, GmemFile, Layout, PrivateRange, Slot
-from gmemtui.core.rules import RULES, Attributes, SlotFacts, _unrolled, plain_steps_key, size_steps, steps_key
+from gmemtui.core.rules import RULES, _unrolled, plain_steps_key, size_steps, steps_key
 
 K4, M2, G = LADDER
 CFG = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])

@@ -15,9 +15,9 @@ from strategies import any_arch_layouts, big_layouts
 from gmemtui.commands.report_dict import report_dict
 from gmemtui.commands.report_json import report_json
 from gmemtui.core.coverage import Shape, SlotCoverage, compute, slot_runs
+from gmemtui.core.facts import Attributes, SlotFacts
 from gmemtui.core.model import GmemFile, Layout, PrivateRange, Slot
 from gmemtui.core.platform import PLATFORMS
-from gmemtui.core.rules import Attributes, SlotFacts
 
 CFG = settings(deadline=None, max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 _names = st.none() | st.text(alphabet=st.sampled_from('a%"\\\n{}d: é\ud800'), max_size=6)

@@ -19,15 +19,9 @@ from strategies import FR, LADDER, SHIFT, big_layouts, layouts
 
 from gmemtui.core.checks import explain_frame
 from gmemtui.core.coverage import Coverage, compute
+from gmemtui.core.facts import Attributes, SlotFacts
 from gmemtui.core.model import GmemFile, Layout, PrivateRange, Slot
-from gmemtui.core.rules import (
-    REASON_CODES,
-    RULE_BY_CODE,
-    RULES,
-    Attributes,
-    SlotFacts,
-    frame_verdict,
-)
+from gmemtui.core.rules import REASON_CODES, RULE_BY_CODE, RULES, frame_verdict
 
 
 def cfg(examples: int) -> settings:

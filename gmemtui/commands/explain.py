@@ -17,8 +17,9 @@ from gmemtui.commands.textfmt import Painter, use_colour
 from gmemtui.core.checks import explain_frame
 from gmemtui.core.coverage import slot_runs
 from gmemtui.core.errors import InputError
+from gmemtui.core.facts import SlotFacts
 from gmemtui.core.model import Layout, Slot, policy_title
-from gmemtui.core.rules import SlotFacts, frame_verdict, source_for
+from gmemtui.core.rules import frame_verdict, source_for
 from gmemtui.core.units import fmt_size, fmt_size_approx, parse_size
 from gmemtui.formats.loader import load
 

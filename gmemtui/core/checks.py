@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gmemtui.core.rules import Rule, SlotFacts, applicable
+from gmemtui.core.facts import SlotFacts
+from gmemtui.core.rules import Rule, applicable
 
 
 @dataclass(frozen=True)

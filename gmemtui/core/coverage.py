@@ -22,15 +22,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
 
+from gmemtui.core.facts import Attributes, SlotFacts
 from gmemtui.core.gcpause import paused_gc
 from gmemtui.core.model import Layout, Slot
 from gmemtui.core.rules import (
     RULE_BY_CODE,
     RULES,
-    Attributes,
     Rule,
     SizeStep,
-    SlotFacts,
     size_steps,
     steps_key,
 )

@@ -26,8 +26,8 @@ from dataclasses import replace
 
 from gmemtui.core.coverage import Coverage, Memo, Run, SlotCoverage, compute, slot_runs, slot_shape
 from gmemtui.core.diff import Sweep, compare_slots
+from gmemtui.core.facts import Attributes, SlotFacts
 from gmemtui.core.model import Layout, Slot
-from gmemtui.core.rules import Attributes, SlotFacts
 from gmemtui.core.suggest_kinds import (
     FreeIds,
     align_down,

@@ -17,8 +17,8 @@ from itertools import chain, compress, count, islice
 from operator import is_not
 
 from gmemtui.core.coverage import Coverage, SlotCoverage, compute, slot_shape
+from gmemtui.core.facts import Attributes, SlotFacts
 from gmemtui.core.model import Layout, Slot, Warning_
-from gmemtui.core.rules import Attributes, SlotFacts
 from gmemtui.core.validate import file_warnings, in_file_order, merged_private, slot_warnings
 
 PATCH_LIMIT = 8  # more changed slots than this: walk them all

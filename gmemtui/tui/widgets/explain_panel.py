@@ -8,8 +8,9 @@ from rich.text import Text
 
 from gmemtui.core.checks import explain_frame
 from gmemtui.core.coverage import Coverage
+from gmemtui.core.facts import Attributes, SlotFacts
 from gmemtui.core.model import Layout, Slot
-from gmemtui.core.rules import Attributes, SlotFacts, frame_verdict
+from gmemtui.core.rules import frame_verdict
 from gmemtui.tui.widgets.text_lines import TextLines
 
 

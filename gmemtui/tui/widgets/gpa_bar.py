@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from textual.strip import Strip
 
+from gmemtui.core.facts import Attributes
 from gmemtui.core.model import Slot
-from gmemtui.core.rules import Attributes
 from gmemtui.tui import attributes
 from gmemtui.tui.attributes import index_of, patch_attribute_cells
 from gmemtui.tui.axis import Axis
